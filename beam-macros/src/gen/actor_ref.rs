@@ -1,0 +1,77 @@
+//! The typed methods of `ActorRef<A>`: a hidden type the ref derefs to, with one method per
+//! `#[call]` (returning a `Call`) and `#[cast]` (returning `Result<(), SendError>`).
+
+use proc_macro2::TokenStream;
+use quote::quote;
+
+use crate::ast::Actor;
+use crate::attr::Kind;
+use crate::expand::{Names, local, reply_type};
+use crate::paths::replace_self;
+
+pub(crate) fn generate(actor: &Actor, n: &Names) -> TokenStream {
+    let Names {
+        p,
+        msg,
+        self_ty,
+        api,
+        ..
+    } = n;
+    let raw = local("__raw");
+    let reply = local("__reply");
+    let rx = local("__rx");
+    let methods = actor
+        .handlers
+        .iter()
+        .filter(|h| h.kind.is_message())
+        .map(|h| {
+            let docs = &h.docs;
+            let vis = &h.vis;
+            let name = &h.sig.ident;
+            let variant = h.variant();
+            let idents: Vec<_> = h
+                .args()
+                .map(|a| a.ident().expect("validated: arguments are identifiers"))
+                .collect();
+            let tys = h.args().map(|a| replace_self(a.ty(), self_ty));
+            let params = quote!(#(#idents: #tys),*);
+            if h.kind == Kind::Call {
+                let ret = reply_type(h, self_ty);
+                quote! {
+                    #(#docs)*
+                    #vis fn #name(&self, #params) -> #p::Call<'_, #self_ty, #ret> {
+                        let (#reply, #rx) = #p::reply_pair();
+                        #p::call(&self.#raw, #msg::#variant { #(#idents,)* reply: #reply }, #rx)
+                    }
+                }
+            } else {
+                quote! {
+                    #(#docs)*
+                    #vis fn #name(&self, #params) -> ::core::result::Result<(), #p::SendError> {
+                        #p::cast(&self.#raw, #msg::#variant { #(#idents,)* })
+                    }
+                }
+            }
+        });
+    quote! {
+        #[doc(hidden)]
+        #[allow(unreachable_pub, missing_debug_implementations)]
+        pub struct #api {
+            #raw: #p::RawRef<#self_ty>,
+        }
+
+        impl #p::Api<#self_ty> for #api {
+            fn from_raw(raw: #p::RawRef<#self_ty>) -> Self {
+                Self { #raw: raw }
+            }
+            fn raw(&self) -> &#p::RawRef<#self_ty> {
+                &self.#raw
+            }
+        }
+
+        #[allow(dead_code, clippy::unused_self)]
+        impl #api {
+            #(#methods)*
+        }
+    }
+}

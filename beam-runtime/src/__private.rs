@@ -1,0 +1,87 @@
+//! What the macros' generated code uses. Not a public API: it changes without notice.
+
+use std::fmt;
+
+pub use crate::actor::actor_ref::RawRef;
+pub use crate::actor::{Actor, Ctx};
+pub use crate::call::Call;
+pub use crate::error::SendError;
+pub use crate::exit::ExitReason;
+pub use crate::message::{Info, Reply};
+pub use crate::registry::Name;
+pub use ::core::convert::Infallible;
+pub use ::core::future::Future;
+pub use tokio::sync::oneshot::Receiver;
+
+use crate::actor::Envelope;
+
+/// The generated type a ref derefs to; it carries the typed handler methods.
+pub trait Api<A: Actor>: Send + Sync + 'static {
+    fn from_raw(raw: RawRef<A>) -> Self;
+    fn raw(&self) -> &RawRef<A>;
+}
+
+/// Sends a cast: zero allocations on an unbounded mailbox with spare capacity.
+#[inline]
+pub fn cast<A: Actor>(raw: &RawRef<A>, msg: A::Msg) -> Result<(), SendError> {
+    let mailbox = &raw.shared.mailbox;
+    mailbox.try_reserve()?;
+    match mailbox.push(Envelope::Msg(msg)) {
+        Ok(()) => Ok(()),
+        Err(_) => Err(SendError::NoProc),
+    }
+}
+
+/// The reply port of a call and its receiving end (the call's one allocation).
+#[inline]
+pub fn reply_pair<T>() -> (Reply<T>, Receiver<T>) {
+    Reply::pair()
+}
+
+/// Builds a call; nothing is sent until it is polled.
+#[inline]
+pub fn call<A: Actor, T>(raw: &RawRef<A>, msg: A::Msg, rx: Receiver<T>) -> Call<'_, A, T> {
+    Call::new(raw, msg, rx)
+}
+
+/// Why `#[init]` failed, as text.
+#[derive(Debug)]
+pub struct InitError(String);
+
+impl InitError {
+    pub(crate) fn into_message(self) -> String {
+        self.0
+    }
+}
+
+/// What a fallible `#[init]` may return.
+#[diagnostic::on_unimplemented(
+    message = "`#[init]` must return `Self` or `Result<Self, E>` where `E: Display`",
+    label = "this is not `Self` or `Result<Self, E: Display>`"
+)]
+pub trait InitResult<A> {
+    fn into_init(self) -> Result<A, InitError>;
+}
+
+impl<A, E: fmt::Display> InitResult<A> for Result<A, E> {
+    fn into_init(self) -> Result<A, InitError> {
+        self.map_err(|e| InitError(e.to_string()))
+    }
+}
+
+/// What a handler argument must be to travel in a message.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be sent to an actor",
+    label = "handler arguments must be `Send + 'static`"
+)]
+pub trait MessageArg: Send + 'static {}
+impl<T: Send + 'static> MessageArg for T {}
+
+/// Compile-time check that `T` can travel in a message (generated with the user's span).
+pub fn assert_message_arg<T: MessageArg>() {}
+
+/// Debug text for a generated message enum: the variant only, as arguments need not be
+/// `Debug`.
+pub fn fmt_variant(f: &mut fmt::Formatter<'_>, enum_name: &str, variant: &str) -> fmt::Result {
+    write!(f, "{enum_name}::{variant} {{ .. }}")
+}

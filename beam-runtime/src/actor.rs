@@ -1,0 +1,191 @@
+//! Actors: the [`Actor`] trait that `#[actor]` implements, actor identity, and the pieces an
+//! actor is made of (its [`ActorRef`], its [`Ctx`], how it is spawned and how it runs).
+//!
+//! # Examples
+//!
+//! ```
+//! use beam_runtime::prelude::*;
+//!
+//! struct Greeter;
+//!
+//! #[actor]
+//! impl Greeter {
+//!     #[call]
+//!     fn greet(&self, name: String) -> String {
+//!         format!("hello, {name}")
+//!     }
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), beam_runtime::Error> {
+//! let system = ActorSystem::new();
+//! let greeter = system.spawn::<Greeter>(Greeter).await?;
+//! assert_eq!(greeter.greet("joe".into()).await?, "hello, joe");
+//! # system.shutdown().await;
+//! # Ok(())
+//! # }
+//! ```
+
+pub(crate) mod actor_ref;
+pub(crate) mod ctx;
+pub(crate) mod run;
+pub(crate) mod spawn;
+
+use std::fmt;
+use std::future::Future;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use tokio::sync::Notify;
+
+use crate::exit::ExitReason;
+use crate::mailbox::Mailbox;
+use crate::message::Info;
+
+pub use actor_ref::ActorRef;
+pub use ctx::{Ctx, TimerRef};
+pub use spawn::SpawnBuilder;
+
+/// A type whose values run as actors.
+///
+/// `#[actor]` implements this trait for the type of the `impl` block it annotates; the
+/// hidden items are the generated glue. Implementing it by hand is not supported.
+pub trait Actor: Sized + Send + 'static {
+    /// What `spawn` takes: the `#[init]` parameters (`()` for none, a tuple for several), or
+    /// the actor itself when there is no `#[init]`.
+    type Args: Send + 'static;
+    /// The generated message enum, `<Type>Msg` unless renamed with `#[actor(msg = Name)]`.
+    type Msg: Send + 'static;
+    /// What [`Ctx::continue_with`] takes: the argument of the `#[handle_continue]` handler,
+    /// or [`Infallible`](std::convert::Infallible) when there is none.
+    type Continue: Send + 'static;
+    #[doc(hidden)]
+    type Api: crate::__private::Api<Self>;
+    #[doc(hidden)]
+    const MAILBOX: ::core::option::Option<usize> = None;
+
+    #[doc(hidden)]
+    fn __init(
+        args: Self::Args,
+        ctx: &mut Ctx<Self>,
+    ) -> impl Future<Output = Result<Self, crate::__private::InitError>> + Send;
+
+    #[doc(hidden)]
+    fn __handle(&mut self, msg: Self::Msg, ctx: &mut Ctx<Self>) -> impl Future<Output = ()> + Send;
+
+    #[doc(hidden)]
+    fn __info(&mut self, info: Info, ctx: &mut Ctx<Self>) -> impl Future<Output = ()> + Send;
+
+    #[doc(hidden)]
+    fn __continue(
+        &mut self,
+        arg: Self::Continue,
+        ctx: &mut Ctx<Self>,
+    ) -> impl Future<Output = ()> + Send;
+
+    #[doc(hidden)]
+    fn __terminate(
+        &mut self,
+        reason: &ExitReason,
+        ctx: &mut Ctx<Self>,
+    ) -> impl Future<Output = ()> + Send;
+}
+
+/// The identity of an actor, unique within the process for its whole life.
+///
+/// Displayed like an Erlang pid: `<0.42>`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ActorId(u64);
+
+impl ActorId {
+    pub(crate) fn next() -> Self {
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        Self(NEXT.fetch_add(1, Ordering::Relaxed))
+    }
+
+    /// The number behind the id.
+    #[must_use]
+    pub fn as_u64(self) -> u64 {
+        self.0
+    }
+}
+
+impl fmt::Display for ActorId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "<0.{}>", self.0)
+    }
+}
+
+/// What travels through a mailbox.
+pub(crate) enum Envelope<A: Actor> {
+    /// A user message that holds a mailbox slot.
+    Msg(A::Msg),
+    /// A timer's message; delivered only if the timer is still active.
+    Timer(u64, A::Msg),
+    /// Stop after the messages before this one.
+    Stop(ExitReason),
+}
+
+/// Set once, when the actor has exited; wakes everyone waiting for it.
+pub(crate) struct ExitCell {
+    reason: OnceLock<ExitReason>,
+    notify: Notify,
+}
+
+impl ExitCell {
+    fn new() -> Self {
+        Self {
+            reason: OnceLock::new(),
+            notify: Notify::new(),
+        }
+    }
+
+    pub(crate) fn reason(&self) -> Option<&ExitReason> {
+        self.reason.get()
+    }
+
+    fn set(&self, reason: ExitReason) {
+        if self.reason.set(reason).is_ok() {
+            self.notify.notify_waiters();
+        }
+    }
+
+    pub(crate) async fn wait(&self) -> ExitReason {
+        loop {
+            let notified = self.notify.notified();
+            if let Some(reason) = self.reason.get() {
+                return reason.clone();
+            }
+            notified.await;
+        }
+    }
+}
+
+/// The part of an actor that refs share.
+pub(crate) struct Shared<A: Actor> {
+    pub(crate) id: ActorId,
+    pub(crate) mailbox: Mailbox<Envelope<A>>,
+    pub(crate) exit: ExitCell,
+}
+
+/// An actor seen without its type: what parents and the system keep to stop it.
+pub(crate) trait Process: Send + Sync {
+    fn id(&self) -> ActorId;
+    fn exit(&self) -> &ExitCell;
+    /// Queues a stop behind the messages already sent; `false` if the actor is gone.
+    fn request_stop(&self, reason: ExitReason) -> bool;
+}
+
+impl<A: Actor> Process for Shared<A> {
+    fn id(&self) -> ActorId {
+        self.id
+    }
+
+    fn exit(&self) -> &ExitCell {
+        &self.exit
+    }
+
+    fn request_stop(&self, reason: ExitReason) -> bool {
+        self.mailbox.push(Envelope::Stop(reason)).is_ok()
+    }
+}

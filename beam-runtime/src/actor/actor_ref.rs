@@ -1,0 +1,142 @@
+//! [`ActorRef`], the typed, cloneable address of an actor.
+
+use std::cmp::Ordering;
+use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::ops::Deref;
+use std::sync::Arc;
+
+use super::{Actor, ActorId, Shared};
+use crate::__private::Api;
+
+/// The typed address of an actor of type `A`.
+///
+/// The `#[call]` and `#[cast]` handlers of `A` are methods of `ActorRef<A>` (through
+/// [`Deref`] to a generated type, so no trait needs importing). A ref is cheap to clone
+/// (one reference count), `Send + Sync`, can travel inside messages to other actors, and
+/// compares and hashes by [`ActorId`]. Holding a ref does not keep the actor alive.
+///
+/// # Examples
+///
+/// ```
+/// use beam_runtime::prelude::*;
+///
+/// struct Counter(i64);
+///
+/// #[actor]
+/// impl Counter {
+///     #[call]
+///     fn get(&self) -> i64 {
+///         self.0
+///     }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), beam_runtime::Error> {
+/// let system = ActorSystem::new();
+/// let counter = system.spawn::<Counter>(Counter(7)).await?;
+/// let copy = counter.clone();
+/// assert_eq!(copy, counter);
+/// assert_eq!(copy.get().await?, 7);
+/// assert!(counter.is_alive());
+/// # system.shutdown().await;
+/// # Ok(())
+/// # }
+/// ```
+pub struct ActorRef<A: Actor> {
+    api: A::Api,
+}
+
+impl<A: Actor> ActorRef<A> {
+    pub(crate) fn from_shared(shared: Arc<Shared<A>>) -> Self {
+        Self {
+            api: A::Api::from_raw(RawRef { shared }),
+        }
+    }
+
+    pub(crate) fn shared(&self) -> &Arc<Shared<A>> {
+        &self.api.raw().shared
+    }
+
+    /// The actor's id.
+    #[must_use]
+    pub fn id(&self) -> ActorId {
+        self.shared().id
+    }
+
+    /// `true` until the actor has exited (after its `#[terminate]` hook).
+    #[must_use]
+    pub fn is_alive(&self) -> bool {
+        self.shared().exit.reason().is_none()
+    }
+
+    /// Why the actor exited, or `None` while it is alive.
+    #[must_use]
+    pub fn exit_reason(&self) -> Option<crate::ExitReason> {
+        self.shared().exit.reason().cloned()
+    }
+}
+
+impl<A: Actor> Deref for ActorRef<A> {
+    type Target = A::Api;
+
+    fn deref(&self) -> &A::Api {
+        &self.api
+    }
+}
+
+impl<A: Actor> Clone for ActorRef<A> {
+    fn clone(&self) -> Self {
+        Self::from_shared(self.shared().clone())
+    }
+}
+
+impl<A: Actor> PartialEq for ActorRef<A> {
+    fn eq(&self, other: &Self) -> bool {
+        self.id() == other.id()
+    }
+}
+
+impl<A: Actor> Eq for ActorRef<A> {}
+
+impl<A: Actor> PartialOrd for ActorRef<A> {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl<A: Actor> Ord for ActorRef<A> {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.id().cmp(&other.id())
+    }
+}
+
+impl<A: Actor> Hash for ActorRef<A> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.id().hash(state);
+    }
+}
+
+impl<A: Actor> fmt::Debug for ActorRef<A> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ActorRef<{}>{}", short_type_name::<A>(), self.id())
+    }
+}
+
+/// The last path segment of a type's name, for messages.
+pub(crate) fn short_type_name<T>() -> &'static str {
+    let full = std::any::type_name::<T>();
+    full.rsplit("::").next().unwrap_or(full)
+}
+
+/// The untyped core of a ref, used by generated code.
+#[doc(hidden)]
+pub struct RawRef<A: Actor> {
+    pub(crate) shared: Arc<Shared<A>>,
+}
+
+impl<A: Actor> fmt::Debug for RawRef<A> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "RawRef{}", self.shared.id)
+    }
+}

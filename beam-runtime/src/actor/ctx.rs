@@ -1,0 +1,335 @@
+//! [`Ctx`], what a handler can reach of its own actor: its ref, the system, children,
+//! timers, the stash, deferred work and stopping.
+
+use std::collections::{HashMap, VecDeque};
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::task::AbortHandle;
+
+use super::spawn::SpawnBuilder;
+use super::{Actor, ActorId, ActorRef, Envelope, Process};
+use crate::exit::ExitReason;
+use crate::system::ActorSystem;
+
+/// How long a parent waits for each child to stop before killing it.
+pub(crate) const CHILD_SHUTDOWN: Duration = Duration::from_secs(5);
+
+/// The context of a running actor, passed to any handler that declares a trailing
+/// `ctx: &mut Ctx<Self>` parameter (and to `#[init]`).
+///
+/// # Examples
+///
+/// ```
+/// use beam_runtime::prelude::*;
+/// use std::time::Duration;
+///
+/// struct Ticker {
+///     ticks: u32,
+/// }
+///
+/// #[actor]
+/// impl Ticker {
+///     #[init]
+///     fn init(ctx: &mut Ctx<Self>) -> Self {
+///         ctx.send_interval(Duration::from_millis(10), || TickerMsg::Tick);
+///         Ticker { ticks: 0 }
+///     }
+///
+///     #[cast]
+///     fn tick(&mut self) {
+///         self.ticks += 1;
+///     }
+///
+///     #[call]
+///     fn ticks(&self) -> u32 {
+///         self.ticks
+///     }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// # async fn main() -> Result<(), beam_runtime::Error> {
+/// let system = ActorSystem::new();
+/// let ticker = system.spawn::<Ticker>(()).await?;
+/// tokio::time::sleep(Duration::from_millis(35)).await;
+/// assert_eq!(ticker.ticks().await?, 3);
+/// # system.shutdown().await;
+/// # Ok(())
+/// # }
+/// ```
+pub struct Ctx<A: Actor> {
+    me: ActorRef<A>,
+    system: ActorSystem,
+    pub(crate) timers: Timers,
+    pub(crate) children: Children,
+    stash: VecDeque<A::Msg>,
+    pub(crate) replay: VecDeque<A::Msg>,
+    pending_continue: Option<A::Continue>,
+    pub(crate) idle_timeout: Option<Duration>,
+    pub(crate) stop: Option<ExitReason>,
+}
+
+impl<A: Actor> Ctx<A> {
+    pub(crate) fn new(me: ActorRef<A>, system: ActorSystem) -> Self {
+        Self {
+            me,
+            system,
+            timers: Timers::default(),
+            children: Children::default(),
+            stash: VecDeque::new(),
+            replay: VecDeque::new(),
+            pending_continue: None,
+            idle_timeout: None,
+            stop: None,
+        }
+    }
+
+    /// This actor's own ref (a cast to it is fine; a call to it fails with
+    /// [`CallError::CallingSelf`](crate::CallError::CallingSelf)).
+    #[must_use]
+    pub fn me(&self) -> &ActorRef<A> {
+        &self.me
+    }
+
+    /// This actor's id.
+    #[must_use]
+    pub fn id(&self) -> ActorId {
+        self.me.id()
+    }
+
+    /// The system the actor runs in.
+    #[must_use]
+    pub fn system(&self) -> &ActorSystem {
+        &self.system
+    }
+
+    /// Spawns a child: an actor that is stopped when this one stops (children first, in
+    /// reverse start order, each given 5 s before it is killed). Await the builder as with
+    /// [`ActorSystem::spawn`].
+    pub fn spawn<B: Actor>(&mut self, args: B::Args) -> SpawnBuilder<'_, B> {
+        SpawnBuilder::new(&self.system, Some(&mut self.children), args)
+    }
+
+    /// The ids of the children still alive, in start order.
+    #[must_use]
+    pub fn children(&self) -> Vec<ActorId> {
+        self.children
+            .list
+            .iter()
+            .filter(|c| c.process.exit().reason().is_none())
+            .map(|c| c.process.id())
+            .collect()
+    }
+
+    /// Sends `msg` to this actor after `delay`, through its mailbox. The timer dies with the
+    /// actor, and [`cancel_timer`](Self::cancel_timer) guarantees the message is not
+    /// handled afterwards.
+    pub fn send_after(&mut self, delay: Duration, msg: A::Msg) -> TimerRef {
+        let shared = self.me.shared().clone();
+        let id = self.timers.next_id();
+        let task = tokio::spawn(async move {
+            tokio::time::sleep(delay).await;
+            let _ = shared.mailbox.push(Envelope::Timer(id, msg));
+        });
+        self.timers.insert(id, task.abort_handle(), false)
+    }
+
+    /// Sends a message made by `make` to this actor every `period` (first after one
+    /// period), until cancelled or the actor stops. A zero period is treated as 1 ms.
+    pub fn send_interval<F>(&mut self, period: Duration, mut make: F) -> TimerRef
+    where
+        F: FnMut() -> A::Msg + Send + 'static,
+    {
+        let period = period.max(Duration::from_millis(1));
+        let shared = self.me.shared().clone();
+        let id = self.timers.next_id();
+        let task = tokio::spawn(async move {
+            let start = tokio::time::Instant::now() + period;
+            let mut interval = tokio::time::interval_at(start, period);
+            interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                interval.tick().await;
+                if shared.mailbox.push(Envelope::Timer(id, make())).is_err() {
+                    break;
+                }
+            }
+        });
+        self.timers.insert(id, task.abort_handle(), true)
+    }
+
+    /// Cancels a timer; `true` if it was still active. After this, its message is not
+    /// handled even if it is already in the mailbox.
+    pub fn cancel_timer(&mut self, timer: TimerRef) -> bool {
+        self.timers.cancel(timer.0)
+    }
+
+    /// Delivers [`Info::Timeout`](crate::Info::Timeout) to the `#[info]` handler once the
+    /// actor has been idle (no message of any kind) for `timeout`; once per idle period.
+    /// `None` turns it off.
+    pub fn set_idle_timeout(&mut self, timeout: Option<Duration>) {
+        self.idle_timeout = timeout;
+    }
+
+    /// Puts a message aside, to be handled again after [`unstash_all`](Self::unstash_all).
+    /// A handler stashes the message it is handling by rebuilding it from its arguments;
+    /// a `#[call]` that may be stashed takes a [`Reply`](crate::Reply) handle so the caller
+    /// keeps waiting (within its timeout).
+    pub fn stash(&mut self, msg: A::Msg) {
+        self.stash.push_back(msg);
+    }
+
+    /// Replays every stashed message, in the order stashed, before any newer message.
+    pub fn unstash_all(&mut self) {
+        let mut stashed = std::mem::take(&mut self.stash);
+        stashed.append(&mut self.replay);
+        self.replay = stashed;
+    }
+
+    /// How many messages are stashed.
+    #[must_use]
+    pub fn stash_len(&self) -> usize {
+        self.stash.len()
+    }
+
+    /// Drops every stashed message (their callers get
+    /// [`CallError::NoReply`](crate::CallError::NoReply)).
+    pub fn clear_stash(&mut self) {
+        self.stash.clear();
+    }
+
+    /// Runs the `#[handle_continue]` handler with `arg` right after the current handler (or
+    /// `#[init]`), before any other message: OTP's `{continue, Arg}`.
+    pub fn continue_with(&mut self, arg: A::Continue) {
+        self.pending_continue = Some(arg);
+    }
+
+    pub(crate) fn take_continue(&mut self) -> Option<A::Continue> {
+        self.pending_continue.take()
+    }
+
+    /// Stops the actor with [`ExitReason::Normal`] once the current handler returns.
+    pub fn stop(&mut self) {
+        self.stop_with(ExitReason::Normal);
+    }
+
+    /// Stops the actor with `reason` once the current handler returns.
+    pub fn stop_with(&mut self, reason: ExitReason) {
+        self.stop = Some(reason);
+    }
+}
+
+impl<A: Actor> fmt::Debug for Ctx<A> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Ctx")
+            .field("me", &self.me)
+            .field("children", &self.children.list.len())
+            .field("timers", &self.timers.active.len())
+            .field("stashed", &self.stash.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<A: Actor> Drop for Ctx<A> {
+    fn drop(&mut self) {
+        // Reached with work left only when the actor's task was aborted: take the rest down.
+        self.timers.cancel_all();
+        for child in self.children.list.drain(..) {
+            child.abort.abort();
+        }
+    }
+}
+
+/// A timer started with [`Ctx::send_after`] or [`Ctx::send_interval`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TimerRef(u64);
+
+#[derive(Default)]
+pub(crate) struct Timers {
+    next: u64,
+    active: HashMap<u64, (AbortHandle, bool)>,
+}
+
+impl Timers {
+    fn next_id(&mut self) -> u64 {
+        self.next += 1;
+        self.next
+    }
+
+    fn insert(&mut self, id: u64, abort: AbortHandle, repeat: bool) -> TimerRef {
+        self.active.insert(id, (abort, repeat));
+        TimerRef(id)
+    }
+
+    fn cancel(&mut self, id: u64) -> bool {
+        match self.active.remove(&id) {
+            Some((abort, _)) => {
+                abort.abort();
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Whether a timer message that just arrived is still wanted.
+    pub(crate) fn fire(&mut self, id: u64) -> bool {
+        match self.active.get(&id) {
+            Some((_, true)) => true,
+            Some((_, false)) => {
+                self.active.remove(&id);
+                true
+            }
+            None => false,
+        }
+    }
+
+    pub(crate) fn cancel_all(&mut self) {
+        for (_, (abort, _)) in self.active.drain() {
+            abort.abort();
+        }
+    }
+}
+
+pub(crate) struct Child {
+    pub(crate) process: Arc<dyn Process>,
+    pub(crate) abort: AbortHandle,
+}
+
+#[derive(Default)]
+pub(crate) struct Children {
+    list: Vec<Child>,
+    prune_at: usize,
+}
+
+impl Children {
+    pub(crate) fn push(&mut self, child: Child) {
+        // Forget children that already exited, at doubling sizes so it stays amortised O(1).
+        if self.list.len() >= self.prune_at.max(16) {
+            self.list.retain(|c| c.process.exit().reason().is_none());
+            self.prune_at = self.list.len() * 2;
+        }
+        self.list.push(child);
+    }
+
+    /// Stops every child, last started first, each within [`CHILD_SHUTDOWN`].
+    pub(crate) async fn stop_all(&mut self) {
+        while let Some(child) = self.list.pop() {
+            stop_process(&child, CHILD_SHUTDOWN).await;
+        }
+    }
+}
+
+/// Asks `child` to stop and waits up to `grace` for it; kills it after that. `true` if it
+/// stopped by itself.
+pub(crate) async fn stop_process(child: &Child, grace: Duration) -> bool {
+    if !child.process.request_stop(ExitReason::Shutdown) && child.process.exit().reason().is_some()
+    {
+        return true;
+    }
+    let exit = child.process.exit();
+    if tokio::time::timeout(grace, exit.wait()).await.is_ok() {
+        return true;
+    }
+    child.abort.abort();
+    false
+}

@@ -1,0 +1,177 @@
+//! [`SpawnBuilder`]: what `spawn` returns; await it to start the actor.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::future::{Future, IntoFuture};
+use std::pin::Pin;
+use std::sync::Arc;
+
+use tokio::sync::oneshot;
+
+use super::ctx::{Child, Children};
+use super::run::{ActorTask, run};
+use super::{Actor, ActorId, ActorRef, ExitCell, Shared};
+use crate::error::SpawnError;
+use crate::mailbox::{MAX_CAPACITY, Mailbox};
+use crate::registry::IntoName;
+use crate::system::ActorSystem;
+
+/// Configures and starts an actor; returned by [`ActorSystem::spawn`] and [`Ctx::spawn`].
+///
+/// Awaiting it runs `#[init]` inside the new actor and resolves to
+/// `Result<ActorRef<A>, SpawnError>`.
+///
+/// [`Ctx::spawn`]: crate::Ctx::spawn
+///
+/// # Examples
+///
+/// ```
+/// use beam_runtime::prelude::*;
+///
+/// struct Worker;
+///
+/// #[actor(mailbox = 8)]
+/// impl Worker {
+///     #[cast]
+///     fn work(&mut self) {}
+/// }
+///
+/// beam_runtime::names! {
+///     /// The worker.
+///     WORKER: Worker = "worker";
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), beam_runtime::Error> {
+/// let system = ActorSystem::new();
+/// let worker = system.spawn::<Worker>(Worker).name(WORKER).bounded(100).await?;
+/// assert_eq!(system.whereis(WORKER), Some(worker));
+///
+/// let again = system.spawn::<Worker>(Worker).name(WORKER).await;
+/// assert_eq!(again.unwrap_err(), SpawnError::NameTaken("worker".into()));
+/// # system.shutdown().await;
+/// # Ok(())
+/// # }
+/// ```
+#[must_use = "a spawn does nothing until it is awaited"]
+pub struct SpawnBuilder<'a, A: Actor> {
+    system: &'a ActorSystem,
+    parent: Option<&'a mut Children>,
+    args: A::Args,
+    name: Option<Cow<'static, str>>,
+    capacity: Option<usize>,
+}
+
+impl<'a, A: Actor> SpawnBuilder<'a, A> {
+    pub(crate) fn new(
+        system: &'a ActorSystem,
+        parent: Option<&'a mut Children>,
+        args: A::Args,
+    ) -> Self {
+        Self {
+            system,
+            parent,
+            args,
+            name: None,
+            capacity: A::MAILBOX,
+        }
+    }
+
+    /// Registers the actor under `name` for its life; spawning fails with
+    /// [`SpawnError::NameTaken`] if a live actor holds it. The name's actor type must be `A`.
+    pub fn name(mut self, name: impl IntoName<Actor = A>) -> Self {
+        self.name = Some(name.into_key());
+        self
+    }
+
+    /// Gives the actor a bounded mailbox of `capacity` messages (overriding
+    /// `#[actor(mailbox = N)]`): a cast to a full mailbox fails with
+    /// [`SendError::Full`](crate::SendError::Full), a call waits for room within its
+    /// timeout. A capacity of 0 makes the spawn fail with [`SpawnError::Capacity`].
+    pub fn bounded(mut self, capacity: usize) -> Self {
+        self.capacity = Some(capacity);
+        self
+    }
+
+    /// Gives the actor an unbounded mailbox (the default unless `#[actor(mailbox = N)]`).
+    pub fn unbounded(mut self) -> Self {
+        self.capacity = None;
+        self
+    }
+
+    async fn start(self) -> Result<ActorRef<A>, SpawnError> {
+        let Self {
+            system,
+            parent,
+            args,
+            name,
+            capacity,
+        } = self;
+        if let Some(cap) = capacity {
+            if cap == 0 || cap > MAX_CAPACITY {
+                return Err(SpawnError::Capacity(cap));
+            }
+        }
+        let shared = Arc::new(Shared {
+            id: ActorId::next(),
+            mailbox: Mailbox::new(capacity),
+            exit: ExitCell::new(),
+        });
+        if let Some(name) = &name {
+            system.register(name.clone(), &shared)?;
+        }
+        let (started_tx, started_rx) = oneshot::channel();
+        let is_root = parent.is_none();
+        let task = ActorTask::new(
+            shared.id,
+            run::<A>(
+                shared.clone(),
+                system.clone(),
+                name.clone(),
+                is_root,
+                args,
+                started_tx,
+            ),
+        );
+        let process = shared.clone();
+        match parent {
+            Some(children) => {
+                let abort = tokio::spawn(task).abort_handle();
+                children.push(Child { process, abort });
+            }
+            None => {
+                if let Err(err) = system.spawn_root(task, process) {
+                    if let Some(name) = &name {
+                        system.unregister(name, shared.id);
+                    }
+                    return Err(err);
+                }
+            }
+        }
+        match started_rx.await {
+            Ok(Ok(())) => Ok(ActorRef::from_shared(shared)),
+            Ok(Err(err)) => Err(err),
+            Err(_) => Err(SpawnError::Aborted),
+        }
+    }
+}
+
+impl<'a, A: Actor> IntoFuture for SpawnBuilder<'a, A> {
+    type Output = Result<ActorRef<A>, SpawnError>;
+    type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send + 'a>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(self.start())
+    }
+}
+
+impl<A: Actor> fmt::Debug for SpawnBuilder<'_, A> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SpawnBuilder")
+            .field("actor", &super::actor_ref::short_type_name::<A>())
+            .field("name", &self.name)
+            .field("capacity", &self.capacity)
+            .field("child", &self.parent.is_some())
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,195 @@
+//! [`Call`], the future a `#[call]` method of a ref returns.
+//!
+//! # Examples
+//!
+//! ```
+//! use beam_runtime::prelude::*;
+//! use std::time::Duration;
+//!
+//! struct Sleepy;
+//!
+//! #[actor]
+//! impl Sleepy {
+//!     #[call]
+//!     async fn nap(&self, ms: u64) -> &'static str {
+//!         tokio::time::sleep(Duration::from_millis(ms)).await;
+//!         "rested"
+//!     }
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread", start_paused = true)]
+//! # async fn main() -> Result<(), beam_runtime::Error> {
+//! let system = ActorSystem::new();
+//! let sleepy = system.spawn::<Sleepy>(Sleepy).await?;
+//! assert_eq!(sleepy.nap(10).await?, "rested");
+//! let late = sleepy.nap(1_000).timeout(Duration::from_millis(50)).await;
+//! assert_eq!(late, Err(CallError::Timeout));
+//! # system.shutdown().await;
+//! # Ok(())
+//! # }
+//! ```
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use pin_project_lite::pin_project;
+use tokio::sync::{AcquireError, SemaphorePermit, oneshot};
+use tokio::time::{Instant, Sleep, sleep_until};
+
+use crate::actor::actor_ref::RawRef;
+use crate::actor::run::current_actor;
+use crate::actor::{Actor, Envelope};
+use crate::error::{CallError, SendError};
+
+/// How long a call waits for its reply unless told otherwise.
+pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(5);
+
+type Acquire<'a> =
+    Pin<Box<dyn Future<Output = Result<SemaphorePermit<'a>, AcquireError>> + Send + 'a>>;
+
+pin_project! {
+    #[project = StageProj]
+    enum Stage<'a> {
+        Start,
+        Room { acquire: Acquire<'a>, #[pin] sleep: Sleep },
+        Waiting { #[pin] sleep: Sleep },
+        Done,
+    }
+}
+
+pin_project! {
+    /// A request to an actor and the wait for its reply; resolves to
+    /// `Result<T, CallError>`.
+    ///
+    /// Nothing is sent until it is first polled. It fails at once with
+    /// [`CallError::NoProc`] if the actor is not alive and with [`CallError::CallingSelf`]
+    /// if an actor calls itself; with [`CallError::Exited`] if the actor dies before
+    /// replying, and with [`CallError::Timeout`] after [`DEFAULT_CALL_TIMEOUT`] or the
+    /// time given to [`timeout`](Self::timeout). The timeout includes any wait for room in a
+    /// bounded mailbox.
+    #[must_use = "a call does nothing unless awaited"]
+    pub struct Call<'a, A: Actor, T> {
+        target: &'a RawRef<A>,
+        msg: Option<A::Msg>,
+        rx: oneshot::Receiver<T>,
+        timeout: Duration,
+        #[pin]
+        stage: Stage<'a>,
+    }
+}
+
+impl<'a, A: Actor, T> Call<'a, A, T> {
+    pub(crate) fn new(target: &'a RawRef<A>, msg: A::Msg, rx: oneshot::Receiver<T>) -> Self {
+        Self {
+            target,
+            msg: Some(msg),
+            rx,
+            timeout: DEFAULT_CALL_TIMEOUT,
+            stage: Stage::Start,
+        }
+    }
+
+    /// Waits at most `timeout` for the reply instead of [`DEFAULT_CALL_TIMEOUT`].
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+}
+
+impl<A: Actor, T> Future for Call<'_, A, T> {
+    type Output = Result<T, CallError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut this = self.project();
+        let shared = &*this.target.shared;
+        loop {
+            match this.stage.as_mut().project() {
+                StageProj::Start => {
+                    if current_actor() == Some(shared.id) {
+                        this.stage.set(Stage::Done);
+                        return Poll::Ready(Err(CallError::CallingSelf));
+                    }
+                    let deadline = Instant::now() + *this.timeout;
+                    match shared.mailbox.try_reserve() {
+                        Ok(_) => {}
+                        Err(SendError::Full) => {
+                            let room = shared.mailbox.room().expect("a full mailbox is bounded");
+                            this.stage.set(Stage::Room {
+                                acquire: Box::pin(room.acquire()),
+                                sleep: sleep_until(deadline),
+                            });
+                            continue;
+                        }
+                        Err(SendError::NoProc) => {
+                            this.stage.set(Stage::Done);
+                            return Poll::Ready(Err(CallError::NoProc));
+                        }
+                    }
+                    let msg = this.msg.take().expect("a call sends once");
+                    if shared.mailbox.push(Envelope::Msg(msg)).is_err() {
+                        this.stage.set(Stage::Done);
+                        return Poll::Ready(Err(CallError::NoProc));
+                    }
+                    this.stage.set(Stage::Waiting {
+                        sleep: sleep_until(deadline),
+                    });
+                }
+                StageProj::Room { acquire, sleep } => match acquire.as_mut().poll(cx) {
+                    Poll::Ready(Ok(permit)) => {
+                        permit.forget();
+                        let deadline = sleep.deadline();
+                        let msg = this.msg.take().expect("a call sends once");
+                        if shared.mailbox.push(Envelope::Msg(msg)).is_err() {
+                            this.stage.set(Stage::Done);
+                            return Poll::Ready(Err(CallError::NoProc));
+                        }
+                        this.stage.set(Stage::Waiting {
+                            sleep: sleep_until(deadline),
+                        });
+                    }
+                    Poll::Ready(Err(_)) => {
+                        this.stage.set(Stage::Done);
+                        return Poll::Ready(Err(CallError::NoProc));
+                    }
+                    Poll::Pending => {
+                        if sleep.poll(cx).is_ready() {
+                            this.stage.set(Stage::Done);
+                            return Poll::Ready(Err(CallError::Timeout));
+                        }
+                        return Poll::Pending;
+                    }
+                },
+                StageProj::Waiting { sleep } => {
+                    let out = match Pin::new(&mut *this.rx).poll(cx) {
+                        Poll::Ready(Ok(value)) => Ok(value),
+                        Poll::Ready(Err(_)) => Err(match shared.exit.reason() {
+                            Some(reason) => CallError::Exited(reason.clone()),
+                            None => CallError::NoReply,
+                        }),
+                        Poll::Pending => {
+                            if sleep.poll(cx).is_pending() {
+                                return Poll::Pending;
+                            }
+                            Err(CallError::Timeout)
+                        }
+                    };
+                    this.stage.set(Stage::Done);
+                    return Poll::Ready(out);
+                }
+                StageProj::Done => panic!("`Call` polled after it completed"),
+            }
+        }
+    }
+}
+
+impl<A: Actor, T> fmt::Debug for Call<'_, A, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Call")
+            .field("target", &self.target)
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,176 @@
+//! The mailbox: a lock around a lazily allocated queue, with the receiver's waker kept
+//! under the same lock and woken only when the queue turns non-empty.
+//!
+//! The receiver takes the whole queue at once (swapping it with its own empty buffer), so a
+//! burst of messages costs one lock on the receiving side, and both buffers keep their
+//! capacity: in steady state a send allocates nothing. A bounded mailbox adds a semaphore
+//! whose permits are the free slots.
+//!
+//! This module is internal; users see it through `#[actor(mailbox = N)]` and
+//! [`SpawnBuilder::bounded`](crate::SpawnBuilder::bounded).
+
+use std::collections::VecDeque;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::task::{Context, Poll, Waker};
+
+use tokio::sync::Semaphore;
+
+/// The largest capacity a bounded mailbox can have.
+pub(crate) const MAX_CAPACITY: usize = Semaphore::MAX_PERMITS;
+
+pub(crate) struct Mailbox<M> {
+    inner: Mutex<Inner<M>>,
+    /// Free slots of a bounded mailbox; `None` when unbounded.
+    room: Option<Semaphore>,
+}
+
+struct Inner<M> {
+    queue: VecDeque<M>,
+    waker: Option<Waker>,
+    closed: bool,
+}
+
+impl<M> Mailbox<M> {
+    pub(crate) fn new(capacity: Option<usize>) -> Self {
+        Self {
+            inner: Mutex::new(Inner {
+                queue: VecDeque::new(),
+                waker: None,
+                closed: false,
+            }),
+            room: capacity.map(Semaphore::new),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner<M>> {
+        // No code runs user logic under this lock, so a poisoned lock still holds a
+        // consistent queue.
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub(crate) fn room(&self) -> Option<&Semaphore> {
+        self.room.as_ref()
+    }
+
+    /// Appends `item`, bypassing the capacity (system messages and messages that already
+    /// hold a slot). Gives the item back if the mailbox is closed.
+    pub(crate) fn push(&self, item: M) -> Result<(), M> {
+        let mut inner = self.lock();
+        if inner.closed {
+            return Err(item);
+        }
+        inner.queue.push_back(item);
+        let waker = inner.waker.take();
+        drop(inner);
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+        Ok(())
+    }
+
+    /// Takes one slot of a bounded mailbox without waiting. `Ok(false)` means unbounded.
+    pub(crate) fn try_reserve(&self) -> Result<bool, crate::SendError> {
+        match &self.room {
+            None => Ok(false),
+            Some(room) => match room.try_acquire() {
+                Ok(permit) => {
+                    permit.forget();
+                    Ok(true)
+                }
+                Err(tokio::sync::TryAcquireError::NoPermits) => Err(crate::SendError::Full),
+                Err(tokio::sync::TryAcquireError::Closed) => Err(crate::SendError::NoProc),
+            },
+        }
+    }
+
+    /// Gives back the slot of a message the actor has taken out.
+    pub(crate) fn release(&self) {
+        if let Some(room) = &self.room {
+            room.add_permits(1);
+        }
+    }
+
+    /// Moves every queued item into `out` (which must be empty), or registers the waker.
+    pub(crate) fn poll_take_all(&self, cx: &mut Context<'_>, out: &mut VecDeque<M>) -> Poll<()> {
+        debug_assert!(out.is_empty());
+        let mut inner = self.lock();
+        if inner.queue.is_empty() {
+            match &inner.waker {
+                Some(w) if w.will_wake(cx.waker()) => {}
+                _ => inner.waker = Some(cx.waker().clone()),
+            }
+            Poll::Pending
+        } else {
+            std::mem::swap(&mut inner.queue, out);
+            Poll::Ready(())
+        }
+    }
+
+    /// Closes the mailbox: later pushes fail. Returns what was still queued.
+    pub(crate) fn close(&self) -> VecDeque<M> {
+        if let Some(room) = &self.room {
+            room.close();
+        }
+        let mut inner = self.lock();
+        inner.closed = true;
+        inner.waker = None;
+        std::mem::take(&mut inner.queue)
+    }
+
+    #[cfg(test)]
+    pub(crate) fn is_closed(&self) -> bool {
+        self.lock().closed
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::task::Wake;
+
+    struct CountWake(AtomicUsize);
+    impl Wake for CountWake {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn wakes_once_on_empty_to_non_empty_and_keeps_order() {
+        let mb = Mailbox::new(None);
+        let count = Arc::new(CountWake(AtomicUsize::new(0)));
+        let waker = Waker::from(count.clone());
+        let mut cx = Context::from_waker(&waker);
+        let mut out = VecDeque::new();
+        assert!(mb.poll_take_all(&mut cx, &mut out).is_pending());
+        mb.push(1).unwrap();
+        mb.push(2).unwrap();
+        mb.push(3).unwrap();
+        assert_eq!(count.0.load(Ordering::SeqCst), 1);
+        assert!(mb.poll_take_all(&mut cx, &mut out).is_ready());
+        assert_eq!(out, [1, 2, 3]);
+    }
+
+    #[test]
+    fn closed_mailbox_rejects_and_returns_leftovers() {
+        let mb = Mailbox::new(None);
+        mb.push(1).unwrap();
+        assert_eq!(mb.close(), [1]);
+        assert!(mb.is_closed());
+        assert_eq!(mb.push(2), Err(2));
+    }
+
+    #[test]
+    fn bounded_mailbox_counts_slots() {
+        let mb: Mailbox<u8> = Mailbox::new(Some(2));
+        assert_eq!(mb.try_reserve(), Ok(true));
+        assert_eq!(mb.try_reserve(), Ok(true));
+        assert_eq!(mb.try_reserve(), Err(crate::SendError::Full));
+        mb.release();
+        assert_eq!(mb.try_reserve(), Ok(true));
+        mb.close();
+        assert_eq!(mb.try_reserve(), Err(crate::SendError::NoProc));
+    }
+}

@@ -1,0 +1,247 @@
+//! [`ActorSystem`], where actors live: spawning, names, stopping and shutdown.
+//!
+//! # Examples
+//!
+//! ```
+//! use beam_runtime::prelude::*;
+//!
+//! struct Echo;
+//!
+//! #[actor]
+//! impl Echo {
+//!     #[call]
+//!     fn echo(&self, text: String) -> String {
+//!         text
+//!     }
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), beam_runtime::Error> {
+//! let system = ActorSystem::new();
+//! let echo = system.spawn::<Echo>(Echo).await?;
+//! assert_eq!(echo.echo("hi".into()).await?, "hi");
+//! assert_eq!(system.stop(&echo).await, ExitReason::Normal);
+//! assert_eq!(echo.echo("hi".into()).await, Err(CallError::NoProc));
+//! system.shutdown().await;
+//! # Ok(())
+//! # }
+//! ```
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::fmt;
+use std::future::Future;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use crate::actor::ctx::{Child, stop_process};
+use crate::actor::spawn::SpawnBuilder;
+use crate::actor::{Actor, ActorId, ActorRef, Envelope, Process, Shared};
+use crate::error::{LookupError, ShutdownError, SpawnError};
+use crate::exit::ExitReason;
+use crate::registry::{Entry, IntoName};
+
+/// How long [`ActorSystem::shutdown`] gives all actors to stop before killing the rest.
+pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A group of actors with a shared name registry, stopped together by
+/// [`shutdown`](Self::shutdown). Cheap to clone: clones share the same system.
+///
+/// It needs a tokio runtime with the time driver (`#[tokio::main]` and `#[tokio::test]`
+/// have it; a hand-built runtime needs `enable_time()`).
+#[derive(Clone)]
+pub struct ActorSystem {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    registry: Mutex<HashMap<Cow<'static, str>, Entry>>,
+    roots: Mutex<Roots>,
+}
+
+#[derive(Default)]
+struct Roots {
+    shutting_down: bool,
+    actors: HashMap<ActorId, Child>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // No user code runs under these locks, so a poisoned one is still consistent.
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Default for ActorSystem {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ActorSystem {
+    /// A new, empty, local system.
+    #[must_use]
+    pub fn new() -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                registry: Mutex::new(HashMap::new()),
+                roots: Mutex::new(Roots::default()),
+            }),
+        }
+    }
+
+    /// Starts building an actor of type `A` from its spawn arguments (the `#[init]`
+    /// parameters, or the actor itself without `#[init]`). Await the builder to spawn.
+    pub fn spawn<A: Actor>(&self, args: A::Args) -> SpawnBuilder<'_, A> {
+        SpawnBuilder::new(self, None, args)
+    }
+
+    /// The live actor registered under `name`, if there is one of the name's type.
+    #[must_use]
+    pub fn whereis<N: IntoName>(&self, name: N) -> Option<ActorRef<N::Actor>>
+    where
+        N::Actor: Actor,
+    {
+        self.lookup(name).ok()
+    }
+
+    /// The live actor registered under `name`; an error says whether there is none or one of
+    /// another type.
+    pub fn lookup<N: IntoName>(&self, name: N) -> Result<ActorRef<N::Actor>, LookupError>
+    where
+        N::Actor: Actor,
+    {
+        let key = name.key();
+        let registry = lock(&self.inner.registry);
+        let entry = registry
+            .get(key)
+            .ok_or_else(|| LookupError::NotFound(key.to_owned()))?;
+        match entry.shared.clone().downcast::<Shared<N::Actor>>() {
+            Ok(shared) => Ok(ActorRef::from_shared(shared)),
+            Err(_) => Err(LookupError::WrongType {
+                name: key.to_owned(),
+                expected: std::any::type_name::<N::Actor>(),
+                found: entry.type_name,
+            }),
+        }
+    }
+
+    /// The names registered now, in no particular order.
+    #[must_use]
+    pub fn registered(&self) -> Vec<String> {
+        lock(&self.inner.registry)
+            .keys()
+            .map(|k| k.to_string())
+            .collect()
+    }
+
+    /// Stops `actor` with [`ExitReason::Normal`] after the messages already in its mailbox,
+    /// and waits until it has exited (its children stopped and its `#[terminate]` run).
+    /// Returns the final exit reason ([`ExitReason::NoProc`] if it was not alive).
+    pub fn stop<A: Actor>(&self, actor: &ActorRef<A>) -> impl Future<Output = ExitReason> + Send {
+        let shared = actor.shared().clone();
+        async move {
+            if shared
+                .mailbox
+                .push(Envelope::Stop(ExitReason::Normal))
+                .is_err()
+            {
+                return ExitReason::NoProc;
+            }
+            shared.exit.wait().await
+        }
+    }
+
+    /// Stops every actor, last started first, each after the messages already in its
+    /// mailbox and with its `#[terminate]` hook; actors still running after
+    /// [`DEFAULT_SHUTDOWN_TIMEOUT`] are killed. Spawning afterwards fails with
+    /// [`SpawnError::ShuttingDown`].
+    pub async fn shutdown(&self) {
+        let _ = self.shutdown_with(DEFAULT_SHUTDOWN_TIMEOUT).await;
+    }
+
+    /// Like [`shutdown`](Self::shutdown) with a timeout of your choice; the error counts
+    /// the actors that had to be killed.
+    pub async fn shutdown_with(&self, timeout: Duration) -> Result<(), ShutdownError> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut actors: Vec<Child> = {
+            let mut roots = lock(&self.inner.roots);
+            roots.shutting_down = true;
+            roots.actors.drain().map(|(_, child)| child).collect()
+        };
+        actors.sort_by_key(|c| std::cmp::Reverse(c.process.id()));
+        let mut killed = 0;
+        for child in &actors {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            if !stop_process(child, left).await {
+                killed += 1;
+            }
+        }
+        if killed == 0 {
+            Ok(())
+        } else {
+            Err(ShutdownError { killed })
+        }
+    }
+
+    /// `true` once [`shutdown`](Self::shutdown) has begun.
+    #[must_use]
+    pub fn is_shutting_down(&self) -> bool {
+        lock(&self.inner.roots).shutting_down
+    }
+
+    pub(crate) fn register<A: Actor>(
+        &self,
+        key: Cow<'static, str>,
+        shared: &Arc<Shared<A>>,
+    ) -> Result<(), SpawnError> {
+        let mut registry = lock(&self.inner.registry);
+        if registry.contains_key(&key) {
+            return Err(SpawnError::NameTaken(key.into_owned()));
+        }
+        registry.insert(
+            key,
+            Entry {
+                id: shared.id,
+                type_name: std::any::type_name::<A>(),
+                shared: shared.clone(),
+            },
+        );
+        Ok(())
+    }
+
+    pub(crate) fn unregister(&self, key: &str, id: ActorId) {
+        let mut registry = lock(&self.inner.registry);
+        if registry.get(key).is_some_and(|e| e.id == id) {
+            registry.remove(key);
+        }
+    }
+
+    /// Spawns a top-level actor's task and tracks it for shutdown.
+    pub(crate) fn spawn_root<F>(&self, task: F, process: Arc<dyn Process>) -> Result<(), SpawnError>
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        // Under the lock, so the actor cannot remove itself before it is added.
+        let mut roots = lock(&self.inner.roots);
+        if roots.shutting_down {
+            return Err(SpawnError::ShuttingDown);
+        }
+        let abort = tokio::spawn(task).abort_handle();
+        roots.actors.insert(process.id(), Child { process, abort });
+        Ok(())
+    }
+
+    pub(crate) fn remove_root(&self, id: ActorId) {
+        lock(&self.inner.roots).actors.remove(&id);
+    }
+}
+
+impl fmt::Debug for ActorSystem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let roots = lock(&self.inner.roots);
+        f.debug_struct("ActorSystem")
+            .field("top_level_actors", &roots.actors.len())
+            .field("names", &lock(&self.inner.registry).len())
+            .field("shutting_down", &roots.shutting_down)
+            .finish()
+    }
+}
