@@ -34,13 +34,13 @@ pub fn cast<A: Actor>(raw: &RawRef<A>, msg: A::Msg) -> Result<(), SendError> {
 
 /// The reply port of a call and its receiving end (the call's one allocation).
 #[inline]
-pub fn reply_pair<T>() -> (Reply<T>, Receiver<T>) {
+pub fn reply_pair<T>() -> (Reply<T>, Receiver<Option<T>>) {
     Reply::pair()
 }
 
 /// Builds a call; nothing is sent until it is polled.
 #[inline]
-pub fn call<A: Actor, T>(raw: &RawRef<A>, msg: A::Msg, rx: Receiver<T>) -> Call<'_, A, T> {
+pub fn call<A: Actor, T>(raw: &RawRef<A>, msg: A::Msg, rx: Receiver<Option<T>>) -> Call<'_, A, T> {
     Call::new(raw, msg, rx)
 }
 
@@ -74,11 +74,24 @@ impl<A, E: fmt::Display> InitResult<A> for Result<A, E> {
     message = "`{Self}` cannot be sent to an actor",
     label = "handler arguments must be `Send + 'static`"
 )]
-pub trait MessageArg: Send + 'static {}
+pub trait MessageArg {}
 impl<T: Send + 'static> MessageArg for T {}
 
-/// Compile-time check that `T` can travel in a message (generated with the user's span).
-pub fn assert_message_arg<T: MessageArg>() {}
+/// What an actor's own type must be: it moves between worker threads.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be an actor",
+    label = "an actor's state must be `Send + 'static`: it runs on any worker thread"
+)]
+pub trait ActorState {}
+impl<T: Send + 'static> ActorState for T {}
+
+/// What a `#[call]` reply must be to travel back.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be sent back as a reply",
+    label = "`#[call]` replies must be `Send + 'static`"
+)]
+pub trait MessageReply {}
+impl<T: Send + 'static> MessageReply for T {}
 
 /// Debug text for a generated message enum: the variant only, as arguments need not be
 /// `Debug`.

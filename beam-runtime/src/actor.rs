@@ -150,6 +150,11 @@ impl ExitCell {
         }
     }
 
+    /// A registration for the exit; create it before checking [`reason`](Self::reason).
+    pub(crate) fn notified(&self) -> tokio::sync::futures::Notified<'_> {
+        self.notify.notified()
+    }
+
     pub(crate) async fn wait(&self) -> ExitReason {
         loop {
             let notified = self.notify.notified();

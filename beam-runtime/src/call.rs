@@ -36,6 +36,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use pin_project_lite::pin_project;
+use tokio::sync::futures::Notified;
 use tokio::sync::{AcquireError, SemaphorePermit, oneshot};
 use tokio::time::{Instant, Sleep, sleep_until};
 
@@ -56,6 +57,7 @@ pin_project! {
         Start,
         Room { acquire: Acquire<'a>, #[pin] sleep: Sleep },
         Waiting { #[pin] sleep: Sleep },
+        Exiting { #[pin] exited: Notified<'a>, #[pin] sleep: Sleep },
         Done,
     }
 }
@@ -74,7 +76,7 @@ pin_project! {
     pub struct Call<'a, A: Actor, T> {
         target: &'a RawRef<A>,
         msg: Option<A::Msg>,
-        rx: oneshot::Receiver<T>,
+        rx: oneshot::Receiver<Option<T>>,
         timeout: Duration,
         #[pin]
         stage: Stage<'a>,
@@ -82,7 +84,11 @@ pin_project! {
 }
 
 impl<'a, A: Actor, T> Call<'a, A, T> {
-    pub(crate) fn new(target: &'a RawRef<A>, msg: A::Msg, rx: oneshot::Receiver<T>) -> Self {
+    pub(crate) fn new(
+        target: &'a RawRef<A>,
+        msg: A::Msg,
+        rx: oneshot::Receiver<Option<T>>,
+    ) -> Self {
         Self {
             target,
             msg: Some(msg),
@@ -164,11 +170,18 @@ impl<A: Actor, T> Future for Call<'_, A, T> {
                 },
                 StageProj::Waiting { sleep } => {
                     let out = match Pin::new(&mut *this.rx).poll(cx) {
-                        Poll::Ready(Ok(value)) => Ok(value),
-                        Poll::Ready(Err(_)) => Err(match shared.exit.reason() {
-                            Some(reason) => CallError::Exited(reason.clone()),
-                            None => CallError::NoReply,
-                        }),
+                        Poll::Ready(Ok(Some(value))) => Ok(value),
+                        Poll::Ready(Ok(None)) => Err(CallError::NoReply),
+                        Poll::Ready(Err(_)) => {
+                            // The actor is going down: wait for its final reason (after its
+                            // `#[terminate]`), still within the deadline.
+                            let deadline = sleep.deadline();
+                            this.stage.set(Stage::Exiting {
+                                exited: shared.exit.notified(),
+                                sleep: sleep_until(deadline),
+                            });
+                            continue;
+                        }
                         Poll::Pending => {
                             if sleep.poll(cx).is_pending() {
                                 return Poll::Pending;
@@ -178,6 +191,24 @@ impl<A: Actor, T> Future for Call<'_, A, T> {
                     };
                     this.stage.set(Stage::Done);
                     return Poll::Ready(out);
+                }
+                StageProj::Exiting { mut exited, sleep } => {
+                    loop {
+                        if let Some(reason) = shared.exit.reason() {
+                            this.stage.set(Stage::Done);
+                            return Poll::Ready(Err(CallError::Exited(reason.clone())));
+                        }
+                        if exited.as_mut().poll(cx).is_pending() {
+                            break;
+                        }
+                        // Woken: look again with a fresh registration.
+                        exited.set(shared.exit.notified());
+                    }
+                    if sleep.poll(cx).is_ready() {
+                        this.stage.set(Stage::Done);
+                        return Poll::Ready(Err(CallError::Timeout));
+                    }
+                    return Poll::Pending;
                 }
                 StageProj::Done => panic!("`Call` polled after it completed"),
             }

@@ -22,7 +22,132 @@ pub use message::{Info, Reply};
 pub use registry::{IntoName, Name};
 pub use system::{ActorSystem, DEFAULT_SHUTDOWN_TIMEOUT};
 
-pub use beam_macros::{actor, call, cast, handle_continue, info, init, names, terminate};
+/// Turns an inherent `impl` block into an actor.
+///
+/// Methods marked with a helper attribute become handlers; other methods stay as they are.
+///
+/// | Attribute | Signature | Becomes |
+/// | --- | --- | --- |
+/// | `#[call]` | `fn f(&self or &mut self, args.., [ctx]) -> T`, sync or `async` | variant `F { args.., reply }` and `ActorRef::f(args..) -> Call<T>` |
+/// | `#[call]` | `fn f(&mut self, args.., reply: Reply<T>, [ctx])` | the same; the handler answers through `reply`, now or later |
+/// | `#[cast]` | `fn f(&self or &mut self, args.., [ctx])` | variant `F { args.. }` (a unit variant without arguments) and `ActorRef::f(args..) -> Result<(), SendError>` |
+/// | `#[init]` | `fn init(args.., [ctx]) -> Self` or `-> Result<Self, E: Display>`, sync or `async` | what `spawn` runs; its arguments are the spawn arguments (`()` for none, a tuple for several) |
+/// | `#[info]` | `fn f(&mut self, info: Info, [ctx])` | receives system messages such as [`Info::Timeout`] |
+/// | `#[handle_continue]` | `fn f(&mut self, arg: T, [ctx])` | runs after the handler that called [`Ctx::continue_with`], before any other message |
+/// | `#[terminate]` | `fn f(&mut self, [reason: &ExitReason], [ctx])` | runs once when the actor stops (not when it is killed) |
+///
+/// `[ctx]` is an optional last parameter `ctx: &mut Ctx<Self>`. Arguments must be owned,
+/// `Send + 'static`, plain names (not patterns) and of concrete types; handlers cannot be
+/// generic, and handler names that `ActorRef` itself uses (`id`, `clone`, `stop`, ...) are
+/// refused. Each misuse is a compile error on the offending token. The generated message
+/// enum is `pub` and named `<Type>Msg`; generic actor types are not supported.
+///
+/// Options: `#[actor(mailbox = 64)]` gives a bounded mailbox, `#[actor(msg = Name)]` renames
+/// the message enum, `#[actor(crate = path)]` names the runtime crate when it is renamed.
+///
+/// # Examples
+///
+/// ```
+/// use beam_runtime::prelude::*;
+///
+/// struct Account {
+///     balance: u64,
+/// }
+///
+/// #[actor(mailbox = 128, msg = AccountCommand)]
+/// impl Account {
+///     #[init]
+///     fn open(deposit: u64) -> Result<Self, String> {
+///         if deposit == 0 {
+///             return Err("an account opens with a deposit".into());
+///         }
+///         Ok(Account { balance: deposit })
+///     }
+///
+///     /// Takes money out, if there is enough.
+///     #[call]
+///     fn withdraw(&mut self, amount: u64) -> Result<u64, String> {
+///         if amount > self.balance {
+///             return Err(format!("only {} left", self.balance));
+///         }
+///         self.balance -= amount;
+///         Ok(self.balance)
+///     }
+///
+///     /// Puts money in.
+///     #[cast]
+///     fn deposit(&mut self, amount: u64) {
+///         self.balance += amount;
+///     }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), beam_runtime::Error> {
+/// let system = ActorSystem::new();
+/// let refused = system.spawn::<Account>(0).await;
+/// assert_eq!(
+///     refused.unwrap_err(),
+///     SpawnError::Init("an account opens with a deposit".into())
+/// );
+///
+/// let account = system.spawn::<Account>(100).await?;
+/// account.deposit(50)?;
+/// assert_eq!(account.withdraw(120).await?, Ok(30));
+/// assert_eq!(account.withdraw(40).await?, Err("only 30 left".to_string()));
+/// let _: AccountCommand = AccountCommand::Deposit { amount: 1 };
+/// # system.shutdown().await;
+/// # Ok(())
+/// # }
+/// ```
+pub use beam_macros::actor;
+
+/// Marks a request/reply handler inside an [`#[actor]`](macro@actor) impl block; see there.
+pub use beam_macros::call;
+
+/// Marks a fire-and-forget handler inside an [`#[actor]`](macro@actor) impl block; see there.
+pub use beam_macros::cast;
+
+/// Marks the constructor inside an [`#[actor]`](macro@actor) impl block; see there.
+pub use beam_macros::init;
+
+/// Marks the system-message handler inside an [`#[actor]`](macro@actor) impl block; see
+/// there and [`Info`].
+pub use beam_macros::info;
+
+/// Marks the stop hook inside an [`#[actor]`](macro@actor) impl block; see there.
+pub use beam_macros::terminate;
+
+/// Marks the deferred-work handler (OTP's `handle_continue`) inside an
+/// [`#[actor]`](macro@actor) impl block; see there and [`Ctx::continue_with`].
+pub use beam_macros::handle_continue;
+
+/// Declares typed actor names as constants of type [`Name<A>`].
+///
+/// Each entry reads `vis NAME: ActorType = "text";`, with optional doc comments. Spawning
+/// another actor type under a name, or expecting another type from
+/// [`ActorSystem::whereis`], does not compile; neither do two entries with the same text.
+/// Write `crate = path;` first if the runtime crate is renamed.
+///
+/// # Examples
+///
+/// ```
+/// use beam_runtime::prelude::*;
+///
+/// struct Cache;
+///
+/// #[actor]
+/// impl Cache {}
+///
+/// beam_runtime::names! {
+///     /// The process-wide cache.
+///     pub CACHE: Cache = "cache";
+///     BACKUP_CACHE: Cache = "cache:backup";
+/// }
+///
+/// assert_eq!(CACHE.as_str(), "cache");
+/// # let _ = BACKUP_CACHE;
+/// ```
+pub use beam_macros::names;
 
 /// Everything a typical actor module needs: `use beam_runtime::prelude::*;`.
 ///

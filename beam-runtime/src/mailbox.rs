@@ -21,7 +21,7 @@ pub(crate) const MAX_CAPACITY: usize = Semaphore::MAX_PERMITS;
 pub(crate) struct Mailbox<M> {
     inner: Mutex<Inner<M>>,
     /// Free slots of a bounded mailbox; `None` when unbounded.
-    room: Option<Semaphore>,
+    room: Option<Box<Semaphore>>,
 }
 
 struct Inner<M> {
@@ -38,7 +38,7 @@ impl<M> Mailbox<M> {
                 waker: None,
                 closed: false,
             }),
-            room: capacity.map(Semaphore::new),
+            room: capacity.map(|n| Box::new(Semaphore::new(n))),
         }
     }
 
@@ -49,7 +49,7 @@ impl<M> Mailbox<M> {
     }
 
     pub(crate) fn room(&self) -> Option<&Semaphore> {
-        self.room.as_ref()
+        self.room.as_deref()
     }
 
     /// Appends `item`, bypassing the capacity (system messages and messages that already

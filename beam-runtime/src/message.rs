@@ -50,28 +50,46 @@ pub enum Info {
 ///
 /// A `#[call]` handler that takes a `Reply<T>` argument returns nothing; the caller gets
 /// the value given to [`send`](Self::send). If the handle is dropped unsent, the caller
-/// gets [`CallError::NoReply`](crate::CallError::NoReply) at once (or
-/// [`CallError::Exited`](crate::CallError::Exited) if the actor died).
+/// gets [`CallError::NoReply`](crate::CallError::NoReply) at once; if it is dropped because
+/// the actor crashed or stopped, the caller gets
+/// [`CallError::Exited`](crate::CallError::Exited) with the actor's final exit reason.
 pub struct Reply<T> {
-    tx: oneshot::Sender<T>,
+    /// `None` travels when the handle is dropped on purpose; a closed channel means the
+    /// actor is going down.
+    tx: Option<oneshot::Sender<Option<T>>>,
 }
 
 impl<T> Reply<T> {
-    pub(crate) fn pair() -> (Self, oneshot::Receiver<T>) {
+    pub(crate) fn pair() -> (Self, oneshot::Receiver<Option<T>>) {
         let (tx, rx) = oneshot::channel();
-        (Self { tx }, rx)
+        (Self { tx: Some(tx) }, rx)
     }
 
     /// Answers the call. Gives the value back if the caller stopped waiting (it timed out
     /// or was dropped); a late reply is otherwise harmless.
-    pub fn send(self, value: T) -> Result<(), T> {
-        self.tx.send(value)
+    pub fn send(mut self, value: T) -> Result<(), T> {
+        match self.tx.take() {
+            Some(tx) => tx.send(Some(value)).map_err(|v| v.expect("sent a value")),
+            None => Err(value),
+        }
     }
 
     /// `true` once the caller has stopped waiting.
     #[must_use]
     pub fn is_closed(&self) -> bool {
-        self.tx.is_closed()
+        self.tx.as_ref().is_none_or(oneshot::Sender::is_closed)
+    }
+}
+
+impl<T> Drop for Reply<T> {
+    fn drop(&mut self) {
+        if let Some(tx) = self.tx.take() {
+            // Dropped while a handler panics or while the runtime takes an exiting actor
+            // apart: close the channel, and the caller waits for the final exit reason.
+            if !std::thread::panicking() && !crate::actor::run::in_teardown() {
+                let _ = tx.send(None);
+            }
+        }
     }
 }
 

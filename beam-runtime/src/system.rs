@@ -35,6 +35,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use crate::actor::ctx::{Child, stop_process};
+use crate::actor::run::current_actor;
 use crate::actor::spawn::SpawnBuilder;
 use crate::actor::{Actor, ActorId, ActorRef, Envelope, Process, Shared};
 use crate::error::{LookupError, ShutdownError, SpawnError};
@@ -136,6 +137,10 @@ impl ActorSystem {
     /// Stops `actor` with [`ExitReason::Normal`] after the messages already in its mailbox,
     /// and waits until it has exited (its children stopped and its `#[terminate]` run).
     /// Returns the final exit reason ([`ExitReason::NoProc`] if it was not alive).
+    ///
+    /// An actor stopping itself should use [`Ctx::stop`](crate::Ctx::stop); called from
+    /// inside the actor itself, this queues the stop and returns [`ExitReason::Normal`] at
+    /// once instead of waiting for its own exit.
     pub fn stop<A: Actor>(&self, actor: &ActorRef<A>) -> impl Future<Output = ExitReason> + Send {
         let shared = actor.shared().clone();
         async move {
@@ -146,6 +151,9 @@ impl ActorSystem {
             {
                 return ExitReason::NoProc;
             }
+            if current_actor() == Some(shared.id) {
+                return ExitReason::Normal;
+            }
             shared.exit.wait().await
         }
     }
@@ -153,7 +161,8 @@ impl ActorSystem {
     /// Stops every actor, last started first, each after the messages already in its
     /// mailbox and with its `#[terminate]` hook; actors still running after
     /// [`DEFAULT_SHUTDOWN_TIMEOUT`] are killed. Spawning afterwards fails with
-    /// [`SpawnError::ShuttingDown`].
+    /// [`SpawnError::ShuttingDown`]. Call it from outside the actors: an actor that shuts
+    /// the system down waits for its own stop until the timeout kills it.
     pub async fn shutdown(&self) {
         let _ = self.shutdown_with(DEFAULT_SHUTDOWN_TIMEOUT).await;
     }

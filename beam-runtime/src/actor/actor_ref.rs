@@ -2,6 +2,7 @@
 
 use std::cmp::Ordering;
 use std::fmt;
+use std::future::Future;
 use std::hash::{Hash, Hasher};
 use std::ops::Deref;
 use std::sync::Arc;
@@ -15,6 +16,10 @@ use crate::__private::Api;
 /// [`Deref`] to a generated type, so no trait needs importing). A ref is cheap to clone
 /// (one reference count), `Send + Sync`, can travel inside messages to other actors, and
 /// compares and hashes by [`ActorId`]. Holding a ref does not keep the actor alive.
+///
+/// Refs make sound map keys: `Hash` and `Eq` read only the immutable id. Clippy's
+/// `mutable_key_type` lint cannot see that (the mailbox behind a ref is interior-mutable);
+/// tell it with `ignore-interior-mutability = ["beam_runtime::ActorRef"]` in `clippy.toml`.
 ///
 /// # Examples
 ///
@@ -74,6 +79,14 @@ impl<A: Actor> ActorRef<A> {
     #[must_use]
     pub fn exit_reason(&self) -> Option<crate::ExitReason> {
         self.shared().exit.reason().cloned()
+    }
+
+    /// Waits until the actor has exited (after its `#[terminate]` hook) and returns why.
+    /// Returns at once for an actor that already exited. Waiting does not keep the actor
+    /// alive or stop it.
+    pub fn wait_for_exit(&self) -> impl Future<Output = crate::ExitReason> + Send + 'static {
+        let shared = self.shared().clone();
+        async move { shared.exit.wait().await }
     }
 }
 

@@ -61,13 +61,18 @@ pub(crate) const CHILD_SHUTDOWN: Duration = Duration::from_secs(5);
 pub struct Ctx<A: Actor> {
     me: ActorRef<A>,
     system: ActorSystem,
-    pub(crate) timers: Timers,
-    pub(crate) children: Children,
-    stash: VecDeque<A::Msg>,
-    pub(crate) replay: VecDeque<A::Msg>,
+    /// What most actors never use, allocated on first use to keep idle actors small.
+    extras: Option<Box<Extras<A>>>,
     pending_continue: Option<A::Continue>,
     pub(crate) idle_timeout: Option<Duration>,
     pub(crate) stop: Option<ExitReason>,
+}
+
+struct Extras<A: Actor> {
+    timers: Timers,
+    children: Children,
+    stash: VecDeque<A::Msg>,
+    replay: VecDeque<A::Msg>,
 }
 
 impl<A: Actor> Ctx<A> {
@@ -75,10 +80,7 @@ impl<A: Actor> Ctx<A> {
         Self {
             me,
             system,
-            timers: Timers::default(),
-            children: Children::default(),
-            stash: VecDeque::new(),
-            replay: VecDeque::new(),
+            extras: None,
             pending_continue: None,
             idle_timeout: None,
             stop: None,
@@ -108,13 +110,18 @@ impl<A: Actor> Ctx<A> {
     /// reverse start order, each given 5 s before it is killed). Await the builder as with
     /// [`ActorSystem::spawn`].
     pub fn spawn<B: Actor>(&mut self, args: B::Args) -> SpawnBuilder<'_, B> {
-        SpawnBuilder::new(&self.system, Some(&mut self.children), args)
+        let extras = self.extras.get_or_insert_with(Extras::boxed);
+        SpawnBuilder::new(&self.system, Some(&mut extras.children), args)
     }
 
     /// The ids of the children still alive, in start order.
     #[must_use]
     pub fn children(&self) -> Vec<ActorId> {
-        self.children
+        let Some(extras) = &self.extras else {
+            return Vec::new();
+        };
+        extras
+            .children
             .list
             .iter()
             .filter(|c| c.process.exit().reason().is_none())
@@ -127,12 +134,13 @@ impl<A: Actor> Ctx<A> {
     /// handled afterwards.
     pub fn send_after(&mut self, delay: Duration, msg: A::Msg) -> TimerRef {
         let shared = self.me.shared().clone();
-        let id = self.timers.next_id();
+        let timers = &mut self.extras().timers;
+        let id = timers.next_id();
         let task = tokio::spawn(async move {
             tokio::time::sleep(delay).await;
             let _ = shared.mailbox.push(Envelope::Timer(id, msg));
         });
-        self.timers.insert(id, task.abort_handle(), false)
+        timers.insert(id, task.abort_handle(), false)
     }
 
     /// Sends a message made by `make` to this actor every `period` (first after one
@@ -143,7 +151,8 @@ impl<A: Actor> Ctx<A> {
     {
         let period = period.max(Duration::from_millis(1));
         let shared = self.me.shared().clone();
-        let id = self.timers.next_id();
+        let timers = &mut self.extras().timers;
+        let id = timers.next_id();
         let task = tokio::spawn(async move {
             let start = tokio::time::Instant::now() + period;
             let mut interval = tokio::time::interval_at(start, period);
@@ -155,13 +164,15 @@ impl<A: Actor> Ctx<A> {
                 }
             }
         });
-        self.timers.insert(id, task.abort_handle(), true)
+        timers.insert(id, task.abort_handle(), true)
     }
 
     /// Cancels a timer; `true` if it was still active. After this, its message is not
     /// handled even if it is already in the mailbox.
     pub fn cancel_timer(&mut self, timer: TimerRef) -> bool {
-        self.timers.cancel(timer.0)
+        self.extras
+            .as_mut()
+            .is_some_and(|e| e.timers.cancel(timer.0))
     }
 
     /// Delivers [`Info::Timeout`](crate::Info::Timeout) to the `#[info]` handler once the
@@ -176,26 +187,30 @@ impl<A: Actor> Ctx<A> {
     /// a `#[call]` that may be stashed takes a [`Reply`](crate::Reply) handle so the caller
     /// keeps waiting (within its timeout).
     pub fn stash(&mut self, msg: A::Msg) {
-        self.stash.push_back(msg);
+        self.extras().stash.push_back(msg);
     }
 
     /// Replays every stashed message, in the order stashed, before any newer message.
     pub fn unstash_all(&mut self) {
-        let mut stashed = std::mem::take(&mut self.stash);
-        stashed.append(&mut self.replay);
-        self.replay = stashed;
+        if let Some(extras) = &mut self.extras {
+            let mut stashed = std::mem::take(&mut extras.stash);
+            stashed.append(&mut extras.replay);
+            extras.replay = stashed;
+        }
     }
 
     /// How many messages are stashed.
     #[must_use]
     pub fn stash_len(&self) -> usize {
-        self.stash.len()
+        self.extras.as_ref().map_or(0, |e| e.stash.len())
     }
 
     /// Drops every stashed message (their callers get
     /// [`CallError::NoReply`](crate::CallError::NoReply)).
     pub fn clear_stash(&mut self) {
-        self.stash.clear();
+        if let Some(extras) = &mut self.extras {
+            extras.stash.clear();
+        }
     }
 
     /// Runs the `#[handle_continue]` handler with `arg` right after the current handler (or
@@ -206,6 +221,28 @@ impl<A: Actor> Ctx<A> {
 
     pub(crate) fn take_continue(&mut self) -> Option<A::Continue> {
         self.pending_continue.take()
+    }
+
+    fn extras(&mut self) -> &mut Extras<A> {
+        self.extras.get_or_insert_with(Extras::boxed)
+    }
+
+    /// The next unstashed message to handle again, if any.
+    pub(crate) fn pop_replay(&mut self) -> Option<A::Msg> {
+        self.extras.as_mut()?.replay.pop_front()
+    }
+
+    /// Whether a timer message that just arrived is still wanted.
+    pub(crate) fn timer_fired(&mut self, id: u64) -> bool {
+        self.extras.as_mut().is_some_and(|e| e.timers.fire(id))
+    }
+
+    /// Stops the children (last started first) and the timers: the start of every exit.
+    pub(crate) async fn wind_down(&mut self) {
+        if let Some(extras) = &mut self.extras {
+            extras.children.stop_all().await;
+            extras.timers.cancel_all();
+        }
     }
 
     /// Stops the actor with [`ExitReason::Normal`] once the current handler returns.
@@ -223,9 +260,12 @@ impl<A: Actor> fmt::Debug for Ctx<A> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Ctx")
             .field("me", &self.me)
-            .field("children", &self.children.list.len())
-            .field("timers", &self.timers.active.len())
-            .field("stashed", &self.stash.len())
+            .field("children", &self.children().len())
+            .field(
+                "timers",
+                &self.extras.as_ref().map_or(0, |e| e.timers.active.len()),
+            )
+            .field("stashed", &self.stash_len())
             .finish_non_exhaustive()
     }
 }
@@ -233,10 +273,23 @@ impl<A: Actor> fmt::Debug for Ctx<A> {
 impl<A: Actor> Drop for Ctx<A> {
     fn drop(&mut self) {
         // Reached with work left only when the actor's task was aborted: take the rest down.
-        self.timers.cancel_all();
-        for child in self.children.list.drain(..) {
-            child.abort.abort();
+        if let Some(extras) = &mut self.extras {
+            extras.timers.cancel_all();
+            for child in extras.children.list.drain(..) {
+                child.abort.abort();
+            }
         }
+    }
+}
+
+impl<A: Actor> Extras<A> {
+    fn boxed() -> Box<Self> {
+        Box::new(Self {
+            timers: Timers::default(),
+            children: Children::default(),
+            stash: VecDeque::new(),
+            replay: VecDeque::new(),
+        })
     }
 }
 
@@ -271,8 +324,7 @@ impl Timers {
         }
     }
 
-    /// Whether a timer message that just arrived is still wanted.
-    pub(crate) fn fire(&mut self, id: u64) -> bool {
+    fn fire(&mut self, id: u64) -> bool {
         match self.active.get(&id) {
             Some((_, true)) => true,
             Some((_, false)) => {
@@ -283,7 +335,7 @@ impl Timers {
         }
     }
 
-    pub(crate) fn cancel_all(&mut self) {
+    fn cancel_all(&mut self) {
         for (_, (abort, _)) in self.active.drain() {
             abort.abort();
         }
@@ -312,7 +364,7 @@ impl Children {
     }
 
     /// Stops every child, last started first, each within [`CHILD_SHUTDOWN`].
-    pub(crate) async fn stop_all(&mut self) {
+    async fn stop_all(&mut self) {
         while let Some(child) = self.list.pop() {
             stop_process(&child, CHILD_SHUTDOWN).await;
         }

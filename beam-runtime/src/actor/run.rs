@@ -6,7 +6,7 @@ use std::cell::Cell;
 use std::collections::VecDeque;
 use std::future::{Future, poll_fn};
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::pin::{Pin, pin};
+use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
@@ -23,6 +23,22 @@ use crate::system::ActorSystem;
 thread_local! {
     /// The id of the actor being polled on this thread (0 for none).
     static CURRENT: Cell<u64> = const { Cell::new(0) };
+    /// Set while the runtime drops what an exiting actor held (never across an await).
+    static TEARDOWN: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Whether the runtime is taking an exiting actor apart on this thread right now: a
+/// [`Reply`](crate::Reply) dropped then closes its channel instead of answering `NoReply`.
+pub(crate) fn in_teardown() -> bool {
+    TEARDOWN.with(Cell::get)
+}
+
+/// Runs `f` (which must not await) marked as teardown.
+fn teardown<R>(f: impl FnOnce() -> R) -> R {
+    let previous = TEARDOWN.with(|t| t.replace(true));
+    let out = f();
+    TEARDOWN.with(|t| t.set(previous));
+    out
 }
 
 /// The id of the actor whose task is running on this thread, if any.
@@ -32,28 +48,44 @@ pub(crate) fn current_actor() -> Option<ActorId> {
 }
 
 pin_project! {
-    /// An actor's task: marks the thread with the actor's id while it is polled.
+    /// An actor's task: marks the thread with the actor's id while it is polled, and takes
+    /// an unfinished actor apart as teardown when it is dropped (killed).
     pub(crate) struct ActorTask<F> {
         id: ActorId,
         #[pin]
-        fut: F,
+        fut: Option<F>,
+    }
+
+    impl<F> PinnedDrop for ActorTask<F> {
+        fn drop(this: Pin<&mut Self>) {
+            let mut fut = this.project().fut;
+            if fut.is_some() {
+                teardown(|| fut.set(None));
+            }
+        }
     }
 }
 
 impl<F> ActorTask<F> {
     pub(crate) fn new(id: ActorId, fut: F) -> Self {
-        Self { id, fut }
+        Self { id, fut: Some(fut) }
     }
 }
 
-impl<F: Future> Future for ActorTask<F> {
-    type Output = F::Output;
+impl<F: Future<Output = ()>> Future for ActorTask<F> {
+    type Output = ();
 
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
-        let this = self.project();
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let mut this = self.project();
+        let Some(fut) = this.fut.as_mut().as_pin_mut() else {
+            return Poll::Ready(());
+        };
         let previous = CURRENT.with(|c| c.replace(this.id.0));
-        let out = this.fut.poll(cx);
+        let out = fut.poll(cx);
         CURRENT.with(|c| c.set(previous));
+        if out.is_ready() {
+            this.fut.set(None);
+        }
         out
     }
 }
@@ -141,7 +173,7 @@ pub(crate) async fn run<A: Actor>(
     args: A::Args,
     started: oneshot::Sender<Result<(), SpawnError>>,
 ) {
-    let mut guard = ExitGuard {
+    let guard = ExitGuard {
         shared: shared.clone(),
         system: system.clone(),
         name,
@@ -153,17 +185,14 @@ pub(crate) async fn run<A: Actor>(
     let mut state = match guarded(A::__init(args, &mut ctx)).await {
         Ok(Ok(state)) => state,
         Ok(Err(err)) => {
-            ctx.children.stop_all().await;
-            ctx.timers.cancel_all();
             let message = err.into_message();
-            guard.finish(ExitReason::Error(message.clone()));
+            let reason = ExitReason::Error(message.clone());
+            Box::pin(wind_down(ctx, guard, reason)).await;
             let _ = started.send(Err(SpawnError::Init(message)));
             return;
         }
         Err(panic) => {
-            ctx.children.stop_all().await;
-            ctx.timers.cancel_all();
-            guard.finish(crash(panic.clone()));
+            Box::pin(wind_down(ctx, guard, crash(panic.clone()))).await;
             let _ = started.send(Err(SpawnError::InitPanic(panic)));
             return;
         }
@@ -183,22 +212,17 @@ pub(crate) async fn run<A: Actor>(
             break reason;
         }
 
-        let outcome = if let Some(msg) = ctx.replay.pop_front() {
-            guarded(state.__handle(msg, &mut ctx)).await
+        let step = if let Some(msg) = ctx.pop_replay() {
+            Step::Handle(msg)
         } else if let Some(envelope) = batch.pop_front() {
             idle_fired = false;
             match envelope {
                 Envelope::Msg(msg) => {
                     shared.mailbox.release();
-                    guarded(state.__handle(msg, &mut ctx)).await
+                    Step::Handle(msg)
                 }
-                Envelope::Timer(id, msg) => {
-                    if ctx.timers.fire(id) {
-                        guarded(state.__handle(msg, &mut ctx)).await
-                    } else {
-                        Ok(())
-                    }
-                }
+                Envelope::Timer(id, msg) if ctx.timer_fired(id) => Step::Handle(msg),
+                Envelope::Timer(..) => continue,
                 Envelope::Stop(reason) => break reason,
             }
         } else {
@@ -207,25 +231,62 @@ pub(crate) async fn run<A: Actor>(
                 continue;
             }
             idle_fired = true;
-            guarded(state.__info(Info::Timeout, &mut ctx)).await
+            Step::Idle
+        };
+        let outcome = match step {
+            Step::Handle(msg) => guarded(state.__handle(msg, &mut ctx)).await,
+            Step::Idle => guarded(state.__info(Info::Timeout, &mut ctx)).await,
         };
         if let Err(panic) = outcome {
             break crash(panic);
         }
     };
 
-    ctx.children.stop_all().await;
-    ctx.timers.cancel_all();
+    // Boxed: the exit path is taken once, and its futures would otherwise make every idle
+    // actor larger.
+    Box::pin(exit(state, ctx, guard, reason)).await;
+    // Messages taken from the mailbox but not handled are dropped only now, after the reason
+    // is published.
+    teardown(|| drop(batch));
+}
+
+/// What the loop does next.
+enum Step<M> {
+    Handle(M),
+    Idle,
+}
+
+/// The end of an actor that ran: children and timers, `#[terminate]`, the state's `Drop`,
+/// then the published exit.
+async fn exit<A: Actor>(
+    mut state: A,
+    mut ctx: Ctx<A>,
+    mut guard: ExitGuard<A>,
+    reason: ExitReason,
+) {
+    ctx.wind_down().await;
     let reason = match guarded(state.__terminate(&reason, &mut ctx)).await {
         Ok(()) => reason,
         Err(panic) => crash(panic),
     };
-    drop(state);
-    guard.finish(reason);
-    // Messages taken from the mailbox but not handled are dropped only now, after the reason
-    // is published.
-    drop(batch);
-    drop(ctx);
+    // The state's own `Drop` is user code too.
+    let reason = match teardown(|| catch_unwind(AssertUnwindSafe(move || drop(state)))) {
+        Ok(()) => reason,
+        Err(payload) => crash(panic_message(payload.as_ref())),
+    };
+    teardown(|| {
+        guard.finish(reason);
+        drop(ctx);
+    });
+}
+
+/// The end of an actor whose `#[init]` failed.
+async fn wind_down<A: Actor>(mut ctx: Ctx<A>, mut guard: ExitGuard<A>, reason: ExitReason) {
+    ctx.wind_down().await;
+    teardown(|| {
+        guard.finish(reason);
+        drop(ctx);
+    });
 }
 
 /// Waits for messages (moving them all into `batch`); `false` if `idle` passed first.
@@ -234,12 +295,14 @@ async fn receive<A: Actor>(
     batch: &mut VecDeque<Envelope<A>>,
     idle: Option<std::time::Duration>,
 ) -> bool {
-    let mut sleep = pin!(idle.map(tokio::time::sleep));
+    // Boxed: a timer is large, and an idle actor without an idle timeout should not carry
+    // room for one.
+    let mut sleep = idle.map(|d| Box::pin(tokio::time::sleep(d)));
     poll_fn(|cx| {
         if shared.mailbox.poll_take_all(cx, batch).is_ready() {
             return Poll::Ready(true);
         }
-        match sleep.as_mut().as_pin_mut().map(|s| s.poll(cx)) {
+        match sleep.as_mut().map(|s| s.as_mut().poll(cx)) {
             Some(Poll::Ready(())) => Poll::Ready(false),
             _ => Poll::Pending,
         }
