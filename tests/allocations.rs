@@ -1,0 +1,97 @@
+//! The hot path's allocation budget, counted with a counting global allocator: no heap
+//! allocation per cast, at most one per call (the reply slot).
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use beam_runtime::prelude::*;
+
+struct Counting;
+
+static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: forwards to the system allocator; only counts.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: same contract as ours.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: same contract as ours.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: same contract as ours.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn allocations() -> usize {
+    ALLOCATIONS.load(Ordering::Relaxed)
+}
+
+struct Sink {
+    total: u64,
+}
+
+#[actor]
+impl Sink {
+    #[cast]
+    fn add(&mut self, n: u64) {
+        self.total += n;
+    }
+
+    #[call]
+    fn total(&self) -> u64 {
+        self.total
+    }
+}
+
+const N: u64 = 10_000;
+
+// One test function, so no other test allocates while this one counts.
+#[test]
+fn casts_allocate_nothing_and_calls_allocate_once() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let system = ActorSystem::new();
+        let sink = system.spawn::<Sink>(Sink { total: 0 }).await.unwrap();
+
+        // Warm up: the mailbox buffers and the timer wheel reach their working size.
+        for round in 0..3 {
+            for n in 0..N {
+                sink.add(n).unwrap();
+            }
+            assert_eq!(sink.total().await.unwrap(), (round + 1) * N * (N - 1) / 2);
+        }
+
+        let before = allocations();
+        for n in 0..N {
+            sink.add(n).unwrap();
+        }
+        let per_cast = allocations() - before;
+        assert_eq!(per_cast, 0, "{per_cast} allocations for {N} casts");
+
+        let before = allocations();
+        for _ in 0..N {
+            sink.total().await.unwrap();
+        }
+        let per_call = allocations() - before;
+        eprintln!("{per_call} allocations for {N} calls");
+        assert!(
+            per_call <= N as usize,
+            "{per_call} allocations for {N} calls"
+        );
+        system.shutdown().await;
+    });
+}

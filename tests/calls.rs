@@ -1,0 +1,342 @@
+//! Call and cast semantics: timeouts, dead and self targets, crashes mid-call, late and
+//! deferred replies, per-sender ordering and bounded mailboxes.
+
+use std::time::Duration;
+
+use beam_runtime::DEFAULT_CALL_TIMEOUT;
+use beam_runtime::prelude::*;
+use tokio::sync::oneshot;
+use tokio::time::Instant;
+
+struct Svc {
+    log: Vec<(u32, u32)>,
+    pending: Option<Reply<u32>>,
+}
+
+#[actor]
+impl Svc {
+    #[init]
+    fn init() -> Self {
+        Svc {
+            log: Vec::new(),
+            pending: None,
+        }
+    }
+
+    #[call]
+    fn get(&self) -> usize {
+        self.log.len()
+    }
+
+    #[call]
+    async fn nap(&self, ms: u64) -> u64 {
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+        ms
+    }
+
+    #[call]
+    fn explode(&self) -> u32 {
+        panic!("boom")
+    }
+
+    #[call]
+    async fn call_myself(&self, ctx: &mut Ctx<Self>) -> Result<usize, CallError> {
+        ctx.me().get().await
+    }
+
+    #[call]
+    fn forget_reply(&self, reply: Reply<u32>) {
+        drop(reply);
+    }
+
+    #[call]
+    fn later(&mut self, reply: Reply<u32>) {
+        self.pending = Some(reply);
+    }
+
+    #[cast]
+    fn release(&mut self, value: u32) {
+        if let Some(reply) = self.pending.take() {
+            let _ = reply.send(value);
+        }
+    }
+
+    #[cast]
+    fn record(&mut self, sender: u32, seq: u32) {
+        self.log.push((sender, seq));
+    }
+
+    #[call]
+    fn log(&self) -> Vec<(u32, u32)> {
+        self.log.clone()
+    }
+}
+
+async fn svc(system: &ActorSystem) -> ActorRef<Svc> {
+    system.spawn::<Svc>(()).await.expect("spawn")
+}
+
+#[tokio::test(start_paused = true)]
+async fn default_timeout_is_five_seconds() {
+    let system = ActorSystem::new();
+    let s = svc(&system).await;
+    let start = Instant::now();
+    assert_eq!(s.nap(60_000).await, Err(CallError::Timeout));
+    assert_eq!(start.elapsed(), DEFAULT_CALL_TIMEOUT);
+    assert_eq!(DEFAULT_CALL_TIMEOUT, Duration::from_secs(5));
+}
+
+#[tokio::test(start_paused = true)]
+async fn custom_timeout_and_late_reply_is_dropped() {
+    let system = ActorSystem::new();
+    let s = svc(&system).await;
+    let start = Instant::now();
+    let late = s.nap(1_000).timeout(Duration::from_millis(100)).await;
+    assert_eq!(late, Err(CallError::Timeout));
+    assert_eq!(start.elapsed(), Duration::from_millis(100));
+    // The actor is still busy with the first nap; the next call gets its own reply, not the
+    // late one.
+    assert_eq!(s.nap(7).await, Ok(7));
+    assert_eq!(start.elapsed(), Duration::from_millis(1_007));
+}
+
+#[tokio::test(start_paused = true)]
+async fn call_to_a_dead_actor_fails_at_once_with_noproc() {
+    let system = ActorSystem::new();
+    let s = svc(&system).await;
+    assert_eq!(system.stop(&s).await, ExitReason::Normal);
+    assert!(!s.is_alive());
+    let start = Instant::now();
+    assert_eq!(s.get().await, Err(CallError::NoProc));
+    assert_eq!(s.record(1, 1), Err(SendError::NoProc));
+    assert_eq!(start.elapsed(), Duration::ZERO);
+    assert_eq!(system.stop(&s).await, ExitReason::NoProc);
+}
+
+#[tokio::test(start_paused = true)]
+async fn calling_self_fails_at_once() {
+    let system = ActorSystem::new();
+    let s = svc(&system).await;
+    let start = Instant::now();
+    assert_eq!(s.call_myself().await, Ok(Err(CallError::CallingSelf)));
+    assert_eq!(start.elapsed(), Duration::ZERO);
+    assert!(s.is_alive());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_crash_mid_call_is_exited_with_the_reason() {
+    let system = ActorSystem::new();
+    let s = svc(&system).await;
+    let queued = s.get();
+    let (crashed, queued) = tokio::join!(s.explode(), queued);
+    let reason = ExitReason::Panic("boom".into());
+    assert_eq!(crashed, Err(CallError::Exited(reason.clone())));
+    // A call still in the mailbox when the actor died gets the same reason.
+    assert_eq!(queued, Err(CallError::Exited(reason.clone())));
+    assert_eq!(s.exit_reason(), Some(reason));
+    assert_eq!(s.get().await, Err(CallError::NoProc));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_dropped_reply_handle_is_noreply() {
+    let system = ActorSystem::new();
+    let s = svc(&system).await;
+    let start = Instant::now();
+    assert_eq!(s.forget_reply().await, Err(CallError::NoReply));
+    assert_eq!(start.elapsed(), Duration::ZERO);
+    assert!(s.is_alive());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_deferred_reply_answers_later() {
+    let system = ActorSystem::new();
+    let s = svc(&system).await;
+    let waiting = tokio::spawn({
+        let s = s.clone();
+        async move { s.later().await }
+    });
+    // The actor is free meanwhile: other calls are served.
+    assert_eq!(s.get().await, Ok(0));
+    s.release(42).unwrap();
+    assert_eq!(waiting.await.unwrap(), Ok(42));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messages_from_one_sender_arrive_in_order() {
+    let system = ActorSystem::new();
+    let s = svc(&system).await;
+    let senders: Vec<_> = (0..4)
+        .map(|sender| {
+            let s = s.clone();
+            tokio::spawn(async move {
+                for seq in 0..500 {
+                    s.record(sender, seq).unwrap();
+                }
+            })
+        })
+        .collect();
+    for sender in senders {
+        sender.await.unwrap();
+    }
+    let log = s.log().await.unwrap();
+    assert_eq!(log.len(), 2_000);
+    for sender in 0..4 {
+        let seqs: Vec<u32> = log
+            .iter()
+            .filter(|(from, _)| *from == sender)
+            .map(|(_, seq)| *seq)
+            .collect();
+        assert_eq!(seqs, (0..500).collect::<Vec<_>>());
+    }
+}
+
+struct Gate {
+    seen: Vec<u32>,
+}
+
+#[actor(mailbox = 2)]
+impl Gate {
+    #[cast]
+    async fn hold(&mut self, started: oneshot::Sender<()>, open: oneshot::Receiver<()>) {
+        let _ = started.send(());
+        let _ = open.await;
+    }
+
+    #[cast]
+    fn put(&mut self, n: u32) {
+        self.seen.push(n);
+    }
+
+    #[call]
+    fn seen(&self) -> Vec<u32> {
+        self.seen.clone()
+    }
+}
+
+/// A gate actor busy in `hold`, its mailbox empty, and the sender that lets it go on.
+async fn held_gate(system: &ActorSystem) -> (ActorRef<Gate>, oneshot::Sender<()>) {
+    let gate = system
+        .spawn::<Gate>(Gate { seen: Vec::new() })
+        .await
+        .unwrap();
+    let (started_tx, started_rx) = oneshot::channel();
+    let (open_tx, open_rx) = oneshot::channel();
+    gate.hold(started_tx, open_rx).unwrap();
+    started_rx.await.unwrap();
+    (gate, open_tx)
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_cast_to_a_full_bounded_mailbox_is_full() {
+    let system = ActorSystem::new();
+    let (gate, open) = held_gate(&system).await;
+    assert_eq!(gate.put(1), Ok(()));
+    assert_eq!(gate.put(2), Ok(()));
+    assert_eq!(gate.put(3), Err(SendError::Full));
+    open.send(()).unwrap();
+    assert_eq!(gate.seen().await.unwrap(), [1, 2]);
+    // Room again once the actor has taken messages out.
+    assert_eq!(gate.put(4), Ok(()));
+    assert_eq!(gate.seen().await.unwrap(), [1, 2, 4]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_call_waits_for_room_within_its_timeout() {
+    let system = ActorSystem::new();
+    let (gate, open) = held_gate(&system).await;
+    gate.put(1).unwrap();
+    gate.put(2).unwrap();
+
+    let start = Instant::now();
+    let timed_out = gate.seen().timeout(Duration::from_millis(50)).await;
+    assert_eq!(timed_out, Err(CallError::Timeout));
+    assert_eq!(start.elapsed(), Duration::from_millis(50));
+
+    let waiting = tokio::spawn({
+        let gate = gate.clone();
+        async move { gate.seen().await }
+    });
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    assert!(!waiting.is_finished());
+    open.send(()).unwrap();
+    assert_eq!(waiting.await.unwrap(), Ok(vec![1, 2]));
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_builder_overrides_the_mailbox_and_rejects_zero() {
+    let system = ActorSystem::new();
+    let err = system
+        .spawn::<Gate>(Gate { seen: Vec::new() })
+        .bounded(0)
+        .await
+        .unwrap_err();
+    assert_eq!(err, SpawnError::Capacity(0));
+
+    let gate = system
+        .spawn::<Gate>(Gate { seen: Vec::new() })
+        .unbounded()
+        .await
+        .unwrap();
+    let (started_tx, started_rx) = oneshot::channel();
+    let (open_tx, open_rx) = oneshot::channel();
+    gate.hold(started_tx, open_rx).unwrap();
+    started_rx.await.unwrap();
+    for n in 0..100 {
+        gate.put(n).unwrap();
+    }
+    open_tx.send(()).unwrap();
+    assert_eq!(gate.seen().await.unwrap().len(), 100);
+}
+
+struct SlowExit;
+
+#[actor]
+impl SlowExit {
+    #[call]
+    fn divide(&self, a: i64, b: i64) -> i64 {
+        a / b
+    }
+
+    #[terminate]
+    async fn terminate(&mut self) {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_crashed_call_waits_for_the_final_reason() {
+    let system = ActorSystem::new();
+    let calc = system.spawn::<SlowExit>(SlowExit).await.unwrap();
+    let start = Instant::now();
+    let crashed = calc.divide(1, 0).await;
+    let reason = ExitReason::Panic("attempt to divide by zero".into());
+    assert_eq!(crashed, Err(CallError::Exited(reason.clone())));
+    // The reason is final once `#[terminate]` has run; the actor is gone by then.
+    assert_eq!(start.elapsed(), Duration::from_millis(10));
+    assert_eq!(calc.exit_reason(), Some(reason));
+    assert_eq!(calc.divide(4, 2).await, Err(CallError::NoProc));
+}
+
+struct Divider;
+
+#[actor]
+impl Divider {
+    #[call]
+    fn divide(&self, a: i64, b: i64) -> i64 {
+        a / b
+    }
+}
+
+// The caller runs on another worker while the actor unwinds: it must still see the crash.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crashed_call_is_exited_on_every_runtime() {
+    let system = ActorSystem::new();
+    for _ in 0..200 {
+        let calc = system.spawn::<Divider>(Divider).await.unwrap();
+        assert!(matches!(
+            calc.divide(1, 0).await,
+            Err(CallError::Exited(ExitReason::Panic(_)))
+        ));
+        assert_eq!(calc.divide(4, 2).await, Err(CallError::NoProc));
+    }
+}

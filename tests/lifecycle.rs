@@ -1,0 +1,427 @@
+//! The life of an actor: spawn errors, crashes, `#[terminate]`, deferred work, children,
+//! stop and shutdown.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use beam_runtime::ShutdownError;
+use beam_runtime::prelude::*;
+
+type Log = Arc<Mutex<Vec<String>>>;
+
+fn log() -> Log {
+    Arc::default()
+}
+
+fn entries(log: &Log) -> Vec<String> {
+    log.lock().unwrap().clone()
+}
+
+/// Records its life in a shared log under its label.
+struct Probe {
+    label: String,
+    log: Log,
+    handled: u32,
+}
+
+#[actor]
+impl Probe {
+    #[init]
+    fn init(label: &'static str, log: Log) -> Self {
+        log.lock().unwrap().push(format!("{label}: init"));
+        Probe {
+            label: label.to_owned(),
+            log,
+            handled: 0,
+        }
+    }
+
+    #[cast]
+    fn work(&mut self) {
+        self.handled += 1;
+    }
+
+    #[call]
+    fn handled(&self) -> u32 {
+        self.handled
+    }
+
+    #[cast]
+    fn crash(&mut self) {
+        panic!("{} crashed", self.label);
+    }
+
+    #[cast]
+    fn finish(&mut self, ctx: &mut Ctx<Self>) {
+        ctx.stop();
+    }
+
+    #[cast]
+    fn fail(&mut self, why: String, ctx: &mut Ctx<Self>) {
+        ctx.stop_with(ExitReason::Error(why));
+    }
+
+    #[call]
+    async fn adopt(&mut self, label: &'static str, ctx: &mut Ctx<Self>) -> ActorRef<Probe> {
+        let log = self.log.clone();
+        ctx.spawn::<Probe>((label, log)).await.expect("child spawn")
+    }
+
+    #[call]
+    async fn stop_via_system(&mut self, ctx: &mut Ctx<Self>) -> ExitReason {
+        let system = ctx.system().clone();
+        system.stop(ctx.me()).await
+    }
+
+    #[call]
+    async fn hang(&self) {
+        std::future::pending::<()>().await;
+    }
+
+    #[terminate]
+    fn terminate(&mut self, reason: &ExitReason) {
+        self.log.lock().unwrap().push(format!(
+            "{}: terminate {reason} after {}",
+            self.label, self.handled
+        ));
+    }
+}
+
+async fn probe(system: &ActorSystem, label: &'static str, log: &Log) -> ActorRef<Probe> {
+    system
+        .spawn::<Probe>((label, log.clone()))
+        .await
+        .expect("spawn")
+}
+
+struct Fallible;
+
+#[actor]
+impl Fallible {
+    #[init]
+    async fn init(mode: u8) -> Result<Self, String> {
+        match mode {
+            0 => Ok(Fallible),
+            1 => Err("not today".to_owned()),
+            _ => panic!("init blew up"),
+        }
+    }
+}
+
+beam_runtime::names! {
+    FALLIBLE: Fallible = "fallible";
+}
+
+#[tokio::test]
+async fn init_failure_and_init_panic_are_typed_errors() {
+    let system = ActorSystem::new();
+    let failed = system.spawn::<Fallible>(1).name(FALLIBLE).await;
+    assert_eq!(failed.unwrap_err(), SpawnError::Init("not today".into()));
+    let panicked = system.spawn::<Fallible>(2).name(FALLIBLE).await;
+    assert_eq!(
+        panicked.unwrap_err(),
+        SpawnError::InitPanic("init blew up".into())
+    );
+    // Neither kept the name.
+    assert!(system.whereis(FALLIBLE).is_none());
+    let ok = system.spawn::<Fallible>(0).name(FALLIBLE).await.unwrap();
+    assert_eq!(system.whereis(FALLIBLE), Some(ok));
+}
+
+#[tokio::test]
+async fn a_taken_name_is_an_error_and_is_freed_on_exit() {
+    let system = ActorSystem::new();
+    let first = system.spawn::<Fallible>(0).name(FALLIBLE).await.unwrap();
+    let second = system.spawn::<Fallible>(0).name(FALLIBLE).await;
+    assert_eq!(
+        second.unwrap_err(),
+        SpawnError::NameTaken("fallible".into())
+    );
+    system.stop(&first).await;
+    assert!(system.whereis(FALLIBLE).is_none());
+    let third = system.spawn::<Fallible>(0).name(FALLIBLE).await.unwrap();
+    assert_ne!(third, first);
+}
+
+#[tokio::test]
+async fn a_panicking_handler_stops_only_its_actor() {
+    let system = ActorSystem::new();
+    let log = log();
+    let a = probe(&system, "a", &log).await;
+    let b = probe(&system, "b", &log).await;
+    a.crash().unwrap();
+    let reason = ExitReason::Panic("a crashed".into());
+    assert_eq!(a.handled().await, Err(CallError::Exited(reason.clone())));
+    assert_eq!(a.exit_reason(), Some(reason));
+    b.work().unwrap();
+    assert_eq!(b.handled().await, Ok(1));
+    assert!(entries(&log).contains(&"a: terminate panic: a crashed after 0".to_owned()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn panics_never_take_down_workers_or_the_system() {
+    let system = ActorSystem::new();
+    let log = log();
+    let mut crashed = Vec::new();
+    for _ in 0..50 {
+        let p = probe(&system, "p", &log).await;
+        p.crash().unwrap();
+        crashed.push(p);
+    }
+    for p in &crashed {
+        assert!(matches!(
+            p.handled().await,
+            Err(CallError::Exited(_)) | Err(CallError::NoProc)
+        ));
+    }
+    let survivor = probe(&system, "survivor", &log).await;
+    survivor.work().unwrap();
+    assert_eq!(survivor.handled().await, Ok(1));
+}
+
+#[tokio::test]
+async fn stopping_itself_gives_normal_or_the_chosen_reason() {
+    let system = ActorSystem::new();
+    let log = log();
+    let a = probe(&system, "a", &log).await;
+    a.work().unwrap();
+    a.finish().unwrap();
+    a.work().unwrap_or(());
+    assert_eq!(
+        a.handled().await.unwrap_err(),
+        CallError::Exited(ExitReason::Normal)
+    );
+
+    let b = probe(&system, "b", &log).await;
+    b.fail("bad input".into()).unwrap();
+    let reason = ExitReason::Error("bad input".into());
+    assert_eq!(b.handled().await, Err(CallError::Exited(reason)));
+    let log = entries(&log);
+    assert!(log.contains(&"a: terminate normal after 1".to_owned()));
+    assert!(log.contains(&"b: terminate error: bad input after 0".to_owned()));
+}
+
+struct BadExit;
+
+#[actor]
+impl BadExit {
+    #[terminate]
+    fn terminate(&mut self) {
+        panic!("terminate failed");
+    }
+}
+
+#[tokio::test]
+async fn a_panic_in_terminate_becomes_the_exit_reason() {
+    let system = ActorSystem::new();
+    let bad = system.spawn::<BadExit>(BadExit).await.unwrap();
+    assert_eq!(
+        system.stop(&bad).await,
+        ExitReason::Panic("terminate failed".into())
+    );
+}
+
+#[tokio::test]
+async fn children_stop_first_in_reverse_start_order() {
+    let system = ActorSystem::new();
+    let log = log();
+    let parent = probe(&system, "parent", &log).await;
+    let a = parent.adopt("a").await.unwrap();
+    let b = parent.adopt("b").await.unwrap();
+    let grandchild = a.adopt("a1").await.unwrap();
+    assert_eq!(system.stop(&parent).await, ExitReason::Normal);
+    assert!(!a.is_alive() && !b.is_alive() && !grandchild.is_alive());
+    let terminations: Vec<String> = entries(&log)
+        .into_iter()
+        .filter(|l| l.contains("terminate"))
+        .collect();
+    assert_eq!(
+        terminations,
+        [
+            "b: terminate shutdown after 0",
+            "a1: terminate shutdown after 0",
+            "a: terminate shutdown after 0",
+            "parent: terminate normal after 0",
+        ]
+    );
+}
+
+#[tokio::test]
+async fn children_stop_when_their_parent_crashes() {
+    let system = ActorSystem::new();
+    let log = log();
+    let parent = probe(&system, "parent", &log).await;
+    let child = parent.adopt("child").await.unwrap();
+    parent.crash().unwrap();
+    assert!(parent.handled().await.is_err());
+    assert_eq!(child.exit_reason(), Some(ExitReason::Shutdown));
+}
+
+#[tokio::test]
+async fn shutdown_drains_mailboxes_then_runs_terminate() {
+    let system = ActorSystem::new();
+    let log = log();
+    let first = probe(&system, "first", &log).await;
+    let second = probe(&system, "second", &log).await;
+    for _ in 0..1_000 {
+        first.work().unwrap();
+        second.work().unwrap();
+    }
+    system.shutdown().await;
+    let terminations: Vec<String> = entries(&log)
+        .into_iter()
+        .filter(|l| l.contains("terminate"))
+        .collect();
+    // Every message sent before the shutdown was handled; last started stops first.
+    assert_eq!(
+        terminations,
+        [
+            "second: terminate shutdown after 1000",
+            "first: terminate shutdown after 1000",
+        ]
+    );
+    assert_eq!(
+        system.spawn::<Fallible>(0).await.unwrap_err(),
+        SpawnError::ShuttingDown
+    );
+    assert!(system.is_shutting_down());
+}
+
+#[tokio::test(start_paused = true)]
+async fn shutdown_kills_what_overruns_its_timeout() {
+    let system = ActorSystem::new();
+    let log = log();
+    let stuck = probe(&system, "stuck", &log).await;
+    let fine = probe(&system, "fine", &log).await;
+    let hung = tokio::spawn({
+        let stuck = stuck.clone();
+        async move { stuck.hang().timeout(Duration::from_secs(3600)).await }
+    });
+    tokio::task::yield_now().await;
+    let result = system.shutdown_with(Duration::from_secs(1)).await;
+    assert_eq!(result, Err(ShutdownError { killed: 1 }));
+    assert_eq!(fine.exit_reason(), Some(ExitReason::Shutdown));
+    // Killing takes effect at the task's next poll.
+    tokio::task::yield_now().await;
+    assert_eq!(stuck.exit_reason(), Some(ExitReason::Killed));
+    assert_eq!(
+        hung.await.unwrap(),
+        Err(CallError::Exited(ExitReason::Killed))
+    );
+    // A killed actor does not run its terminate hook.
+    assert!(
+        !entries(&log)
+            .iter()
+            .any(|l| l.starts_with("stuck: terminate"))
+    );
+}
+
+struct Loader {
+    steps: Vec<String>,
+}
+
+enum Stage {
+    Connect,
+    Warm(u32),
+}
+
+#[actor]
+impl Loader {
+    #[init]
+    fn init(ctx: &mut Ctx<Self>) -> Self {
+        ctx.continue_with(Stage::Connect);
+        Loader {
+            steps: vec!["init".into()],
+        }
+    }
+
+    #[handle_continue]
+    async fn resume(&mut self, stage: Stage, ctx: &mut Ctx<Self>) {
+        match stage {
+            Stage::Connect => {
+                tokio::task::yield_now().await;
+                self.steps.push("connect".into());
+                ctx.continue_with(Stage::Warm(2));
+            }
+            Stage::Warm(n) => self.steps.push(format!("warm {n}")),
+        }
+    }
+
+    #[cast]
+    fn note(&mut self, text: &'static str) {
+        self.steps.push(text.into());
+    }
+
+    #[call]
+    fn refresh(&mut self, ctx: &mut Ctx<Self>) {
+        ctx.continue_with(Stage::Warm(9));
+    }
+
+    #[call]
+    fn steps(&self) -> Vec<String> {
+        self.steps.clone()
+    }
+}
+
+#[tokio::test]
+async fn deferred_work_runs_before_any_message() {
+    let system = ActorSystem::new();
+    let loader = system.spawn::<Loader>(()).await.unwrap();
+    loader.note("first message").unwrap();
+    loader.refresh().await.unwrap();
+    loader.note("after refresh").unwrap();
+    assert_eq!(
+        loader.steps().await.unwrap(),
+        [
+            "init",
+            "connect",
+            "warm 2",
+            "first message",
+            "warm 9",
+            "after refresh"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn refs_compare_hash_and_print_by_id() {
+    use std::collections::HashSet;
+    let system = ActorSystem::new();
+    let log = log();
+    let a = probe(&system, "a", &log).await;
+    let b = probe(&system, "b", &log).await;
+    let set: HashSet<ActorRef<Probe>> = [a.clone(), a.clone(), b.clone()].into_iter().collect();
+    assert_eq!(set.len(), 2);
+    assert_ne!(a, b);
+    assert!(a.id() < b.id());
+    assert_eq!(format!("{a:?}"), format!("ActorRef<Probe>{}", a.id()));
+    assert_eq!(a.id().to_string(), format!("<0.{}>", a.id().as_u64()));
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_actor_stopping_itself_through_the_system_does_not_wait_for_itself() {
+    let system = ActorSystem::new();
+    let log = log();
+    let p = probe(&system, "p", &log).await;
+    assert_eq!(p.stop_via_system().await, Ok(ExitReason::Normal));
+    assert!(matches!(
+        p.handled().await,
+        Err(CallError::Exited(ExitReason::Normal)) | Err(CallError::NoProc)
+    ));
+    assert_eq!(p.exit_reason(), Some(ExitReason::Normal));
+}
+
+#[tokio::test]
+async fn waiting_for_an_exit_from_outside() {
+    let system = ActorSystem::new();
+    let log = log();
+    let p = probe(&system, "p", &log).await;
+    let waiter = tokio::spawn(p.wait_for_exit());
+    tokio::task::yield_now().await;
+    assert!(!waiter.is_finished());
+    p.crash().unwrap();
+    let reason = ExitReason::Panic("p crashed".into());
+    assert_eq!(waiter.await.unwrap(), reason);
+    // Already exited: at once.
+    assert_eq!(p.wait_for_exit().await, reason);
+}

@@ -1,0 +1,51 @@
+//! The public types can cross threads where a user needs them to.
+
+use beam_runtime::prelude::*;
+use beam_runtime::{Call, Error, ShutdownError, SpawnBuilder};
+
+struct Unit;
+
+#[actor]
+impl Unit {
+    #[call]
+    fn ping(&self) -> u8 {
+        1
+    }
+}
+
+fn send<T: Send>() {}
+fn sync<T: Sync>() {}
+fn send_sync<T: Send + Sync>() {}
+fn send_future<F: std::future::IntoFuture<IntoFuture: Send>>(_: F) {}
+
+#[test]
+fn public_types_are_send_and_sync() {
+    send_sync::<ActorRef<Unit>>();
+    send_sync::<ActorSystem>();
+    send_sync::<Name<Unit>>();
+    send_sync::<ActorId>();
+    send_sync::<ExitReason>();
+    send_sync::<Info>();
+    send_sync::<TimerRef>();
+    send_sync::<CallError>();
+    send_sync::<SendError>();
+    send_sync::<SpawnError>();
+    send_sync::<LookupError>();
+    send_sync::<ShutdownError>();
+    send_sync::<Error>();
+    send_sync::<Reply<u8>>();
+    send_sync::<Ctx<Unit>>();
+    send::<Call<'static, Unit, u8>>();
+    send::<SpawnBuilder<'static, Unit>>();
+    sync::<UnitMsg>();
+}
+
+#[tokio::test]
+async fn calls_and_spawns_are_send_futures() {
+    let system = ActorSystem::new();
+    send_future(system.spawn::<Unit>(Unit));
+    let unit = system.spawn::<Unit>(Unit).await.unwrap();
+    send_future(unit.ping());
+    send_future(system.stop(&unit));
+    send_future(system.shutdown());
+}
