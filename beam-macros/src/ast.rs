@@ -21,6 +21,8 @@ pub(crate) struct Handler {
     pub(crate) attr: Attribute,
     pub(crate) vis: Visibility,
     pub(crate) docs: Vec<Attribute>,
+    /// `#[cfg(..)]` attributes, carried onto everything generated for the handler.
+    pub(crate) cfgs: Vec<Attribute>,
     pub(crate) sig: Signature,
     pub(crate) receiver: Receiver,
     pub(crate) params: Vec<Param>,
@@ -75,12 +77,6 @@ impl Handler {
         self.params.iter().any(|p| &p.role == role)
     }
 
-    pub(crate) fn has_ctx(&self) -> bool {
-        self.params
-            .iter()
-            .any(|p| matches!(p.role, Role::Ctx { .. }))
-    }
-
     /// The `T` of a `Reply<T>` parameter.
     pub(crate) fn reply_type(&self) -> Option<&Type> {
         self.params
@@ -98,11 +94,16 @@ pub(crate) fn build(cx: &Ctxt, mut item: ItemImpl) -> Actor {
     let mut handlers = Vec::new();
     for impl_item in &mut item.items {
         let ImplItem::Fn(method) = impl_item else {
+            reject_on_non_method(cx, impl_item);
             continue;
         };
         let Some((kind, attr)) = attr::take(cx, &mut method.attrs) else {
             continue;
         };
+        // Handlers take their arguments by value because messages own them.
+        method
+            .attrs
+            .push(syn::parse_quote!(#[allow(clippy::needless_pass_by_value)]));
         let mut receiver = Receiver::None;
         let mut params = Vec::new();
         for input in &method.sig.inputs {
@@ -122,12 +123,26 @@ pub(crate) fn build(cx: &Ctxt, mut item: ItemImpl) -> Actor {
             attr,
             vis: method.vis.clone(),
             docs: attr::docs(&method.attrs),
+            cfgs: attr::cfgs(&method.attrs),
             sig: method.sig.clone(),
             receiver,
             params,
         });
     }
     Actor { item, handlers }
+}
+
+/// A helper attribute on an associated const, type or macro: taken off, with an error.
+fn reject_on_non_method(cx: &Ctxt, item: &mut ImplItem) {
+    let attrs = match item {
+        ImplItem::Const(c) => &mut c.attrs,
+        ImplItem::Type(t) => &mut t.attrs,
+        ImplItem::Macro(m) => &mut m.attrs,
+        _ => return,
+    };
+    if let Some((kind, attr)) = attr::take(cx, attrs) {
+        cx.error_spanned_by(attr, format_args!("`#[{}]` goes on a method", kind.name()));
+    }
 }
 
 fn role_of(kind: Kind, ty: &Type) -> Role {

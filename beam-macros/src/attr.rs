@@ -90,3 +90,12 @@ pub(crate) fn docs(attrs: &[Attribute]) -> Vec<Attribute> {
         .cloned()
         .collect()
 }
+
+/// The `#[cfg(..)]` attributes, to carry over to generated items.
+pub(crate) fn cfgs(attrs: &[Attribute]) -> Vec<Attribute> {
+    attrs
+        .iter()
+        .filter(|a| a.path().is_ident("cfg"))
+        .cloned()
+        .collect()
+}

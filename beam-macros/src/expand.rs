@@ -83,12 +83,12 @@ fn generate(actor: &Actor, opts: &Options) -> TokenStream {
     let actor_impl = actor_impl(actor, opts, &names);
     let checks = checks(actor, &names);
     quote! {
+        #checks
         #item
         #message
         const _: () = {
             #api
             #actor_impl
-            #checks
         };
     }
 }
@@ -104,18 +104,26 @@ pub(crate) fn reply_type(h: &Handler, self_ty: &Type) -> Type {
     }
 }
 
-/// The arguments of a call to the user's method, in declared order.
+/// The arguments of a call to the user's method, in declared order. Generated locals are
+/// reported at the parameter's type, so a type mismatch blames the user's declaration.
 fn call_args(h: &Handler) -> Vec<TokenStream> {
     h.params
         .iter()
-        .map(|p| match p.role {
-            Role::Arg => {
-                let ident = p.ident().expect("validated: arguments are identifiers");
-                quote!(#ident)
+        .map(|p| {
+            let at = |name: &str| {
+                let span = Span::mixed_site().located_at(p.ty().span());
+                Ident::new(name, span).into_token_stream()
+            };
+            match p.role {
+                Role::Arg if h.kind == Kind::Info => at("__info"),
+                Role::Arg => {
+                    let ident = p.ident().expect("validated: arguments are identifiers");
+                    quote!(#ident)
+                }
+                Role::Reply => at("__reply"),
+                Role::Ctx { .. } => at("__ctx"),
+                Role::Reason => at("__reason"),
             }
-            Role::Reply => local("__reply").into_token_stream(),
-            Role::Ctx { .. } => local("__ctx").into_token_stream(),
-            Role::Reason => local("__reason").into_token_stream(),
         })
         .collect()
 }
@@ -177,7 +185,7 @@ fn actor_impl(actor: &Actor, opts: &Options, n: &Names) -> TokenStream {
             let wrap = if returns_self {
                 quote!(::core::result::Result::Ok(#value))
             } else {
-                quote_spanned!(ret.span()=> #p::InitResult::<Self>::into_init(#value))
+                quote_spanned!(ret.span()=> <#ret as #p::InitResult<Self>>::into_init(#value))
             };
             (
                 args_ty,
@@ -195,35 +203,30 @@ fn actor_impl(actor: &Actor, opts: &Options, n: &Names) -> TokenStream {
         .iter()
         .filter(|h| h.kind.is_message())
         .map(|h| {
+            let cfgs = &h.cfgs;
             let variant = h.variant();
             let fields: Vec<&Ident> = h.args().filter_map(|a| a.ident()).collect();
             let call = invoke(h, true);
             match h.kind {
                 Kind::Call if h.has(&Role::Reply) => quote! {
-                    #msg::#variant { #(#fields,)* reply: #reply } => { #call; }
+                    #(#cfgs)* #msg::#variant { #(#fields,)* reply: #reply } => { #call; }
                 },
                 Kind::Call => quote! {
-                    #msg::#variant { #(#fields,)* reply: #reply } => {
+                    #(#cfgs)* #msg::#variant { #(#fields,)* reply: #reply } => {
                         let #value = #call;
                         let _ = #reply.send(#value);
                     }
                 },
                 _ => quote! {
-                    #msg::#variant { #(#fields,)* } => { #call; }
+                    #(#cfgs)* #msg::#variant { #(#fields,)* } => { #call; }
                 },
             }
         });
 
     let info_body = match find(actor, Kind::Info) {
         Some(h) => {
-            let name = &h.sig.ident;
-            let rest = h.has_ctx().then(|| quote!(, #ctx));
-            let call = quote!(Self::#name(self, #info #rest));
-            if h.is_async() {
-                quote!(#call.await;)
-            } else {
-                quote!(#call;)
-            }
+            let call = invoke(h, true);
+            quote!(#call;)
         }
         None => TokenStream::new(),
     };
@@ -258,7 +261,7 @@ fn actor_impl(actor: &Actor, opts: &Options, n: &Names) -> TokenStream {
             type Msg = #msg;
             type Continue = #continue_ty;
             type Api = #api;
-            const MAILBOX: ::core::option::Option<usize> = #mailbox;
+            const MAILBOX: ::core::option::Option<::core::primitive::usize> = #mailbox;
 
             #[allow(unused_variables, clippy::unused_async)]
             async fn __init(
@@ -293,11 +296,40 @@ fn actor_impl(actor: &Actor, opts: &Options, n: &Names) -> TokenStream {
     }
 }
 
-/// Compile-time checks spanned on the user's types: each message argument and reply type
-/// must be `Send + 'static`.
+/// `tokens` with every span set to `span`, so rustc blames the user's token.
+fn respan(tokens: TokenStream, span: Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|mut tt| {
+            if let proc_macro2::TokenTree::Group(g) = &tt {
+                let mut group = proc_macro2::Group::new(g.delimiter(), respan(g.stream(), span));
+                group.set_span(span);
+                tt = proc_macro2::TokenTree::Group(group);
+            } else {
+                tt.set_span(span);
+            }
+            tt
+        })
+        .collect()
+}
+
+/// Compile-time checks spanned on the user's types: the actor and each message argument and
+/// reply type must be `Send + 'static`. They are bounds of items emitted first, so a
+/// violation is reported before the errors it causes in the generated code.
 fn checks(actor: &Actor, n: &Names) -> TokenStream {
     let p = &n.p;
-    let mut asserts = Vec::new();
+    let bound = |ty: &Type, span: Span, check: &str| {
+        let p = respan(p.clone(), span);
+        let check = Ident::new(check, span);
+        quote_spanned!(span=> #ty: #p::#check,)
+    };
+    let state = bound(&n.self_ty, n.self_ty.span(), "ActorState");
+    let mut out = quote! {
+        const _: () = {
+            #[allow(dead_code)]
+            struct __BeamChecks where #state;
+        };
+    };
     for h in &actor.handlers {
         let carried = matches!(
             h.kind,
@@ -306,24 +338,32 @@ fn checks(actor: &Actor, n: &Names) -> TokenStream {
         if !carried {
             continue;
         }
-        for arg in h.args() {
-            let ty = replace_self(arg.ty(), &n.self_ty);
-            asserts.push(quote_spanned!(arg.ty().span()=> #p::assert_message_arg::<#ty>();));
-        }
+        let mut bounds: Vec<TokenStream> = h
+            .args()
+            .map(|arg| {
+                let ty = replace_self(arg.ty(), &n.self_ty);
+                bound(&ty, arg.ty().span(), "MessageArg")
+            })
+            .collect();
         if h.kind == Kind::Call {
-            let ty = reply_type(h, &n.self_ty);
             let span = match (&h.sig.output, h.reply_type()) {
                 (_, Some(t)) => t.span(),
                 (ReturnType::Type(_, t), None) => t.span(),
                 (ReturnType::Default, None) => h.sig.ident.span(),
             };
-            asserts.push(quote_spanned!(span=> #p::assert_message_arg::<#ty>();));
+            bounds.push(bound(&reply_type(h, &n.self_ty), span, "MessageReply"));
         }
-    }
-    quote! {
-        #[allow(dead_code)]
-        fn __beam_checks() {
-            #(#asserts)*
+        if bounds.is_empty() {
+            continue;
         }
+        let cfgs = &h.cfgs;
+        out.extend(quote! {
+            #(#cfgs)*
+            const _: () = {
+                #[allow(dead_code)]
+                struct __BeamChecks where #(#bounds)*;
+            };
+        });
     }
+    out
 }

@@ -49,6 +49,17 @@ pub(crate) fn check(cx: &Ctxt, actor: &Actor) {
         check_receiver(cx, h);
         check_params(cx, h);
         check_return(cx, h);
+        if !h.kind.is_message() {
+            if let Some(cfg) = h.cfgs.first() {
+                cx.error_spanned_by(
+                    cfg,
+                    format_args!(
+                        "`#[cfg]` on `#[{}]` is not supported; put it on the whole impl block",
+                        h.kind.name()
+                    ),
+                );
+            }
+        }
         if h.kind.is_message() {
             let name = h.sig.ident.to_string();
             if RESERVED.contains(&name.as_str()) {
@@ -228,18 +239,22 @@ fn check_arg(cx: &Ctxt, h: &Handler, p: &crate::ast::Param) {
         ),
         Some(_) => {}
     }
+    check_owned(
+        cx,
+        p.ty(),
+        "`impl Trait` arguments are not supported in handlers: a message field needs a concrete type",
+        "handler arguments must be owned (`'static`): a message outlives the sender's borrow",
+    );
+}
+
+/// Rejects `impl Trait` and non-`'static` borrows anywhere in `ty`.
+fn check_owned(cx: &Ctxt, ty: &Type, impl_trait: &str, borrow: &str) {
     let mut finder = Finder::default();
-    finder.visit_type(p.ty());
-    if let Some(span_tokens) = finder.impl_trait {
-        cx.error_spanned_by(
-            span_tokens,
-            "`impl Trait` arguments are not supported in handlers: a message field needs a concrete type",
-        );
-    } else if let Some(borrow) = finder.borrow {
-        cx.error_spanned_by(
-            borrow,
-            "handler arguments must be owned (`'static`): a message outlives the sender's borrow",
-        );
+    finder.visit_type(ty);
+    if let Some(tokens) = finder.impl_trait {
+        cx.error_spanned_by(tokens, impl_trait);
+    } else if let Some(tokens) = finder.borrow {
+        cx.error_spanned_by(tokens, borrow);
     }
 }
 
@@ -258,6 +273,13 @@ impl<'ast> Visit<'ast> for Finder {
             self.borrow.get_or_insert_with(|| quote::quote!(#t));
         }
         syn::visit::visit_type_reference(self, t);
+    }
+    // Borrows in `fn(&str)` and `Fn(&str)` are the callee's own (higher-ranked), not held.
+    fn visit_type_bare_fn(&mut self, _: &'ast syn::TypeBareFn) {}
+    fn visit_parenthesized_generic_arguments(
+        &mut self,
+        _: &'ast syn::ParenthesizedGenericArguments,
+    ) {
     }
     fn visit_lifetime(&mut self, l: &'ast syn::Lifetime) {
         if l.ident != "static" {
@@ -290,5 +312,20 @@ fn check_return(cx: &Ctxt, h: &Handler) {
             format_args!("`#[{}]` handlers return nothing", h.kind.name()),
         ),
         _ => {}
+    }
+    if h.kind == Kind::Call {
+        let reply = match (h.reply_type(), output) {
+            (Some(ty), _) => Some(ty),
+            (None, ReturnType::Type(_, ty)) => Some(&**ty),
+            (None, ReturnType::Default) => None,
+        };
+        if let Some(ty) = reply {
+            check_owned(
+                cx,
+                ty,
+                "`#[call]` cannot reply with `impl Trait`: the reply needs a concrete type",
+                "`#[call]` replies must be owned (`'static`): a reply outlives the handler's borrow",
+            );
+        }
     }
 }

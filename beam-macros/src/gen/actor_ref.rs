@@ -26,6 +26,7 @@ pub(crate) fn generate(actor: &Actor, n: &Names) -> TokenStream {
         .filter(|h| h.kind.is_message())
         .map(|h| {
             let docs = &h.docs;
+            let cfgs = &h.cfgs;
             let vis = &h.vis;
             let name = &h.sig.ident;
             let variant = h.variant();
@@ -38,6 +39,7 @@ pub(crate) fn generate(actor: &Actor, n: &Names) -> TokenStream {
             if h.kind == Kind::Call {
                 let ret = reply_type(h, self_ty);
                 quote! {
+                    #(#cfgs)*
                     #(#docs)*
                     #vis fn #name(&self, #params) -> #p::Call<'_, #self_ty, #ret> {
                         let (#reply, #rx) = #p::reply_pair();
@@ -46,6 +48,7 @@ pub(crate) fn generate(actor: &Actor, n: &Names) -> TokenStream {
                 }
             } else {
                 quote! {
+                    #(#cfgs)*
                     #(#docs)*
                     #vis fn #name(&self, #params) -> ::core::result::Result<(), #p::SendError> {
                         #p::cast(&self.#raw, #msg::#variant { #(#idents,)* })

@@ -1,0 +1,16 @@
+// The reply outlives the handler's borrow of the state.
+use beam_runtime::prelude::*;
+
+struct Room {
+    topic: String,
+}
+
+#[actor]
+impl Room {
+    #[call]
+    fn topic(&self) -> &str {
+        &self.topic
+    }
+}
+
+fn main() {}

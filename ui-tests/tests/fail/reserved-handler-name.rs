@@ -1,0 +1,17 @@
+// `ActorRef` has `id` and `clone` itself, so these handlers could never be reached.
+use beam_runtime::prelude::*;
+
+struct Account;
+
+#[actor]
+impl Account {
+    #[call]
+    fn id(&self) -> u64 {
+        7
+    }
+
+    #[cast]
+    fn clone(&mut self) {}
+}
+
+fn main() {}
