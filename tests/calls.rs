@@ -199,7 +199,7 @@ impl Gate {
     #[cast]
     async fn hold(&mut self, started: oneshot::Sender<()>, open: oneshot::Receiver<()>) {
         let _ = started.send(());
-        let _ = open.await;
+        open.await.expect("the gate was dropped");
     }
 
     #[cast]
@@ -339,4 +339,61 @@ async fn a_crashed_call_is_exited_on_every_runtime() {
         ));
         assert_eq!(calc.divide(4, 2).await, Err(CallError::NoProc));
     }
+}
+
+struct Forwarder;
+
+#[actor]
+impl Forwarder {
+    /// Hands the reply to a task that panics before answering.
+    #[call]
+    fn hand_off(&mut self, reply: Reply<u32>) {
+        tokio::spawn(async move {
+            let _reply = reply;
+            panic!("helper task failed");
+        });
+    }
+
+    #[call]
+    fn alive(&self) -> bool {
+        true
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_reply_lost_elsewhere_is_noreply_not_a_timeout() {
+    let system = ActorSystem::new();
+    let fwd = system.spawn::<Forwarder>(Forwarder).await.unwrap();
+    let start = Instant::now();
+    assert_eq!(fwd.hand_off().await, Err(CallError::NoReply));
+    assert_eq!(start.elapsed(), Duration::ZERO);
+    assert_eq!(fwd.alive().await, Ok(true));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_call_waiting_for_room_sees_the_crash() {
+    let system = ActorSystem::new();
+    let (gate, open) = held_gate(&system).await;
+    gate.put(1).unwrap();
+    gate.put(2).unwrap();
+    let waiting = tokio::spawn({
+        let gate = gate.clone();
+        async move { gate.seen().await }
+    });
+    tokio::task::yield_now().await;
+    assert!(!waiting.is_finished());
+    // The held handler panics, so the actor dies with its mailbox still full.
+    drop(open);
+    assert!(matches!(
+        waiting.await.unwrap(),
+        Err(CallError::Exited(ExitReason::Panic(_)))
+    ));
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_unbounded_timeout_does_not_overflow() {
+    let system = ActorSystem::new();
+    let s = svc(&system).await;
+    assert_eq!(s.nap(10).timeout(Duration::MAX).await, Ok(10));
+    assert_eq!(system.shutdown_with(Duration::MAX).await, Ok(()));
 }

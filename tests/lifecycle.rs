@@ -1,6 +1,7 @@
 //! The life of an actor: spawn errors, crashes, `#[terminate]`, deferred work, children,
 //! stop and shutdown.
 
+use std::future::{Future, IntoFuture};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -424,4 +425,130 @@ async fn waiting_for_an_exit_from_outside() {
     assert_eq!(waiter.await.unwrap(), reason);
     // Already exited: at once.
     assert_eq!(p.wait_for_exit().await, reason);
+}
+
+beam_runtime::names! {
+    UNPOLLED: Probe = "unpolled";
+}
+
+#[test]
+fn an_actor_dropped_before_it_ran_releases_its_name() {
+    let system = ActorSystem::new();
+    let log = log();
+    let first = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    // Poll the spawn once (registering the name and spawning the task), then drop the
+    // runtime before the actor's task ever runs.
+    let polled = first.block_on(async {
+        let spawn = system.spawn::<Probe>(("p", log.clone())).name(UNPOLLED);
+        let mut spawn = std::pin::pin!(spawn.into_future());
+        std::future::poll_fn(|cx| std::task::Poll::Ready(spawn.as_mut().poll(cx).is_pending()))
+            .await
+    });
+    assert!(polled, "the spawn waits for the actor's init");
+    assert!(system.whereis(UNPOLLED).is_some());
+    drop(first);
+
+    let second = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    second.block_on(async {
+        assert!(system.whereis(UNPOLLED).is_none());
+        let again = probe(&system, "again", &log).await;
+        let named = system
+            .spawn::<Probe>(("named", log.clone()))
+            .name(UNPOLLED)
+            .await
+            .unwrap();
+        assert_eq!(system.whereis(UNPOLLED), Some(named));
+        assert_eq!(system.shutdown_with(Duration::from_secs(1)).await, Ok(()));
+        assert!(!again.is_alive());
+    });
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_killed_parent_takes_its_stuck_child_down() {
+    let system = ActorSystem::new();
+    let log = log();
+    let parent = probe(&system, "parent", &log).await;
+    let child = parent.adopt("child").await.unwrap();
+    let _hung = tokio::spawn({
+        let child = child.clone();
+        async move { child.hang().timeout(Duration::MAX).await }
+    });
+    tokio::task::yield_now().await;
+    // The parent waits up to 5 s for the child; the shutdown gives it 1 s.
+    let result = system.shutdown_with(Duration::from_secs(1)).await;
+    assert_eq!(result, Err(ShutdownError { killed: 1 }));
+    assert_eq!(parent.exit_reason(), Some(ExitReason::Killed));
+    assert_eq!(child.wait_for_exit().await, ExitReason::Killed);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_cancelled_shutdown_leaves_every_actor_tracked() {
+    let system = ActorSystem::new();
+    let log = log();
+    let stuck = probe(&system, "stuck", &log).await;
+    let other = probe(&system, "other", &log).await;
+    let _hung = tokio::spawn({
+        let stuck = stuck.clone();
+        async move { stuck.hang().timeout(Duration::MAX).await }
+    });
+    tokio::task::yield_now().await;
+    // `stuck` started first, so it is stopped last: cancel the shutdown while it waits.
+    let cancelled = tokio::time::timeout(Duration::from_millis(100), system.shutdown()).await;
+    assert!(cancelled.is_err());
+    assert_eq!(other.exit_reason(), Some(ExitReason::Shutdown));
+    assert!(stuck.is_alive());
+    let again = system.shutdown_with(Duration::from_secs(1)).await;
+    assert_eq!(again, Err(ShutdownError { killed: 1 }));
+    assert_eq!(stuck.exit_reason(), Some(ExitReason::Killed));
+}
+
+struct Busy {
+    handled: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+#[actor]
+impl Busy {
+    #[cast]
+    fn work(&mut self) {
+        self.handled
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    #[call]
+    fn done(&self) -> usize {
+        self.handled.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+#[tokio::test]
+async fn a_flooded_actor_still_lets_other_tasks_run() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let system = ActorSystem::new();
+    let handled = Arc::new(AtomicUsize::new(0));
+    let busy = system
+        .spawn::<Busy>(Busy {
+            handled: handled.clone(),
+        })
+        .await
+        .unwrap();
+    for _ in 0..10_000 {
+        busy.work().unwrap();
+    }
+    // On this single-threaded runtime the witness runs only if the actor yields midway.
+    let witness = tokio::spawn({
+        let handled = handled.clone();
+        async move { handled.load(Ordering::SeqCst) }
+    });
+    assert_eq!(busy.done().await.unwrap(), 10_000);
+    let seen = witness.await.unwrap();
+    assert!(
+        seen < 10_000,
+        "the witness ran only after all {seen} messages"
+    );
 }

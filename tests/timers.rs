@@ -221,3 +221,71 @@ async fn stashed_messages_replay_in_order_before_newer_ones() {
     assert_eq!(total.await.unwrap(), Ok(2));
     assert_eq!(gk.stashed().await.unwrap(), 0);
 }
+
+/// Panics when dropped unhandled.
+struct Bomb;
+
+impl Drop for Bomb {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            panic!("bomb dropped");
+        }
+    }
+}
+
+struct Fuse {
+    ended: Arc<std::sync::Mutex<Option<ExitReason>>>,
+}
+
+#[actor]
+impl Fuse {
+    #[cast]
+    fn carry(&mut self, bomb: Bomb) {
+        std::mem::forget(bomb);
+    }
+
+    /// Arms a timer carrying a bomb, lets it fire into the mailbox, then cancels it: the
+    /// bomb is dropped unhandled.
+    #[call]
+    async fn arm_and_cancel(&mut self, ctx: &mut Ctx<Self>) -> bool {
+        let timer = ctx.send_after(ms(1), FuseMsg::Carry { bomb: Bomb });
+        sleep(ms(5)).await;
+        ctx.cancel_timer(timer)
+    }
+
+    #[terminate]
+    fn terminate(&mut self, reason: &ExitReason) {
+        *self.ended.lock().unwrap() = Some(reason.clone());
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_panic_dropping_a_cancelled_timer_message_is_a_crash() {
+    let system = ActorSystem::new();
+    let ended = Arc::default();
+    let fuse = system
+        .spawn::<Fuse>(Fuse {
+            ended: Arc::clone(&ended),
+        })
+        .await
+        .unwrap();
+    assert_eq!(fuse.arm_and_cancel().await, Ok(true));
+    let reason = ExitReason::Panic("bomb dropped".into());
+    assert_eq!(fuse.wait_for_exit().await, reason);
+    assert_eq!(*ended.lock().unwrap(), Some(reason));
+    // The thread is left clean: calls to a dead actor are `NoProc`, not `CallingSelf`.
+    assert_eq!(fuse.arm_and_cancel().await, Err(CallError::NoProc));
+}
+
+#[tokio::test(start_paused = true)]
+async fn timers_belong_to_their_actor() {
+    let system = ActorSystem::new();
+    let a = system.spawn::<Clock>(()).await.unwrap();
+    let b = system.spawn::<Clock>(()).await.unwrap();
+    a.after(50).await.unwrap();
+    b.after(50).await.unwrap();
+    assert!(b.cancel().await.unwrap());
+    sleep(ms(100)).await;
+    assert_eq!(a.ticks().await.unwrap(), [ms(50)]);
+    assert!(b.ticks().await.unwrap().is_empty());
+}

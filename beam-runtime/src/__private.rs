@@ -34,8 +34,8 @@ pub fn cast<A: Actor>(raw: &RawRef<A>, msg: A::Msg) -> Result<(), SendError> {
 
 /// The reply port of a call and its receiving end (the call's one allocation).
 #[inline]
-pub fn reply_pair<T>() -> (Reply<T>, Receiver<Option<T>>) {
-    Reply::pair()
+pub fn reply_pair<A: Actor, T>(raw: &RawRef<A>) -> (Reply<T>, Receiver<Option<T>>) {
+    Reply::pair(raw.shared.id)
 }
 
 /// Builds a call; nothing is sent until it is polled.

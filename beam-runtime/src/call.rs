@@ -48,6 +48,14 @@ use crate::error::{CallError, SendError};
 /// How long a call waits for its reply unless told otherwise.
 pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// `timeout` from now, or about 30 years from now for longer ones (`Duration::MAX` means
+/// "no timeout" without overflowing the clock).
+pub(crate) fn deadline_after(timeout: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(timeout)
+        .unwrap_or_else(|| now + Duration::from_secs(86_400 * 365 * 30))
+}
+
 type Acquire<'a> =
     Pin<Box<dyn Future<Output = Result<SemaphorePermit<'a>, AcquireError>> + Send + 'a>>;
 
@@ -98,7 +106,8 @@ impl<'a, A: Actor, T> Call<'a, A, T> {
         }
     }
 
-    /// Waits at most `timeout` for the reply instead of [`DEFAULT_CALL_TIMEOUT`].
+    /// Waits at most `timeout` for the reply instead of [`DEFAULT_CALL_TIMEOUT`]
+    /// (`Duration::MAX` waits for as long as it takes).
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
@@ -118,7 +127,7 @@ impl<A: Actor, T> Future for Call<'_, A, T> {
                         this.stage.set(Stage::Done);
                         return Poll::Ready(Err(CallError::CallingSelf));
                     }
-                    let deadline = Instant::now() + *this.timeout;
+                    let deadline = deadline_after(*this.timeout);
                     match shared.mailbox.try_reserve() {
                         Ok(_) => {}
                         Err(SendError::Full) => {
@@ -157,8 +166,12 @@ impl<A: Actor, T> Future for Call<'_, A, T> {
                         });
                     }
                     Poll::Ready(Err(_)) => {
-                        this.stage.set(Stage::Done);
-                        return Poll::Ready(Err(CallError::NoProc));
+                        // The mailbox closed while we waited: the actor is going down.
+                        let deadline = sleep.deadline();
+                        this.stage.set(Stage::Exiting {
+                            exited: shared.exit.notified(),
+                            sleep: sleep_until(deadline),
+                        });
                     }
                     Poll::Pending => {
                         if sleep.poll(cx).is_ready() {

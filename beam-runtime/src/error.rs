@@ -67,6 +67,9 @@ pub enum SpawnError {
     /// The new actor's task was dropped before `#[init]` finished (its runtime shut down).
     #[error("the actor's task was dropped before init finished")]
     Aborted,
+    /// Spawning was awaited outside a tokio runtime.
+    #[error("actors must be spawned inside a tokio runtime")]
+    NoRuntime,
 }
 
 /// Why a name lookup failed.

@@ -35,6 +35,9 @@ use std::fmt;
 
 use tokio::sync::oneshot;
 
+use crate::actor::ActorId;
+use crate::actor::run::{current_actor, in_teardown_of};
+
 /// A system message, delivered to the actor's `#[info]` handler.
 ///
 /// `#[non_exhaustive]`: links and monitors add their notices here.
@@ -57,12 +60,20 @@ pub struct Reply<T> {
     /// `None` travels when the handle is dropped on purpose; a closed channel means the
     /// actor is going down.
     tx: Option<oneshot::Sender<Option<T>>>,
+    /// The actor called: only its crash or teardown closes the channel silently.
+    target: ActorId,
 }
 
 impl<T> Reply<T> {
-    pub(crate) fn pair() -> (Self, oneshot::Receiver<Option<T>>) {
+    pub(crate) fn pair(target: ActorId) -> (Self, oneshot::Receiver<Option<T>>) {
         let (tx, rx) = oneshot::channel();
-        (Self { tx: Some(tx) }, rx)
+        (
+            Self {
+                tx: Some(tx),
+                target,
+            },
+            rx,
+        )
     }
 
     /// Answers the call. Gives the value back if the caller stopped waiting (it timed out
@@ -84,9 +95,12 @@ impl<T> Reply<T> {
 impl<T> Drop for Reply<T> {
     fn drop(&mut self) {
         if let Some(tx) = self.tx.take() {
-            // Dropped while a handler panics or while the runtime takes an exiting actor
-            // apart: close the channel, and the caller waits for the final exit reason.
-            if !std::thread::panicking() && !crate::actor::run::in_teardown() {
+            // Dropped while the called actor's handler panics, or while the runtime takes
+            // that actor apart: close the channel, and the caller waits for its final exit
+            // reason. Any other drop answers `NoReply` at once.
+            let going_down = in_teardown_of(self.target)
+                || (std::thread::panicking() && current_actor() == Some(self.target));
+            if !going_down {
                 let _ = tx.send(None);
             }
         }

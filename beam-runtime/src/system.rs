@@ -34,10 +34,13 @@ use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
+use tokio::task::AbortHandle;
+
 use crate::actor::ctx::{Child, stop_process};
 use crate::actor::run::current_actor;
 use crate::actor::spawn::SpawnBuilder;
 use crate::actor::{Actor, ActorId, ActorRef, Envelope, Process, Shared};
+use crate::call::deadline_after;
 use crate::error::{LookupError, ShutdownError, SpawnError};
 use crate::exit::ExitReason;
 use crate::registry::{Entry, IntoName};
@@ -170,11 +173,13 @@ impl ActorSystem {
     /// Like [`shutdown`](Self::shutdown) with a timeout of your choice; the error counts
     /// the actors that had to be killed.
     pub async fn shutdown_with(&self, timeout: Duration) -> Result<(), ShutdownError> {
-        let deadline = tokio::time::Instant::now() + timeout;
+        let deadline = deadline_after(timeout);
+        // A snapshot: entries leave the map only when their actor exits, so a shutdown that
+        // is itself cancelled leaves nothing untracked.
         let mut actors: Vec<Child> = {
             let mut roots = lock(&self.inner.roots);
             roots.shutting_down = true;
-            roots.actors.drain().map(|(_, child)| child).collect()
+            roots.actors.values().cloned().collect()
         };
         actors.sort_by_key(|c| std::cmp::Reverse(c.process.id()));
         let mut killed = 0;
@@ -224,19 +229,28 @@ impl ActorSystem {
         }
     }
 
-    /// Spawns a top-level actor's task and tracks it for shutdown.
-    pub(crate) fn spawn_root<F>(&self, task: F, process: Arc<dyn Process>) -> Result<(), SpawnError>
-    where
-        F: Future<Output = ()> + Send + 'static,
-    {
-        // Under the lock, so the actor cannot remove itself before it is added.
+    /// Tracks a new top-level actor for shutdown, before its task exists (so it cannot
+    /// remove itself before it is added).
+    pub(crate) fn add_root(&self, process: Arc<dyn Process>) -> Result<(), SpawnError> {
         let mut roots = lock(&self.inner.roots);
         if roots.shutting_down {
             return Err(SpawnError::ShuttingDown);
         }
-        let abort = tokio::spawn(task).abort_handle();
-        roots.actors.insert(process.id(), Child { process, abort });
+        roots.actors.insert(
+            process.id(),
+            Child {
+                process,
+                abort: None,
+            },
+        );
         Ok(())
+    }
+
+    /// Records how to kill a top-level actor, unless it has already exited.
+    pub(crate) fn set_root_abort(&self, id: ActorId, abort: AbortHandle) {
+        if let Some(root) = lock(&self.inner.roots).actors.get_mut(&id) {
+            root.abort = Some(abort);
+        }
     }
 
     pub(crate) fn remove_root(&self, id: ActorId) {

@@ -42,7 +42,7 @@ pub(crate) fn generate(actor: &Actor, n: &Names) -> TokenStream {
                     #(#cfgs)*
                     #(#docs)*
                     #vis fn #name(&self, #params) -> #p::Call<'_, #self_ty, #ret> {
-                        let (#reply, #rx) = #p::reply_pair();
+                        let (#reply, #rx) = #p::reply_pair(&self.#raw);
                         #p::call(&self.#raw, #msg::#variant { #(#idents,)* reply: #reply }, #rx)
                     }
                 }

@@ -16,6 +16,12 @@ use crate::system::ActorSystem;
 /// How long a parent waits for each child to stop before killing it.
 pub(crate) const CHILD_SHUTDOWN: Duration = Duration::from_secs(5);
 
+/// How long a stop waits for a killed actor to be gone.
+const KILL_GRACE: Duration = Duration::from_millis(100);
+
+/// The longest timer period; longer ones are clamped (about 30 years).
+const MAX_PERIOD: Duration = Duration::from_secs(86_400 * 365 * 30);
+
 /// The context of a running actor, passed to any handler that declares a trailing
 /// `ctx: &mut Ctx<Self>` parameter (and to `#[init]`).
 ///
@@ -134,23 +140,26 @@ impl<A: Actor> Ctx<A> {
     /// handled afterwards.
     pub fn send_after(&mut self, delay: Duration, msg: A::Msg) -> TimerRef {
         let shared = self.me.shared().clone();
+        let actor = shared.id;
         let timers = &mut self.extras().timers;
         let id = timers.next_id();
         let task = tokio::spawn(async move {
             tokio::time::sleep(delay).await;
             let _ = shared.mailbox.push(Envelope::Timer(id, msg));
         });
-        timers.insert(id, task.abort_handle(), false)
+        timers.insert(actor, id, task.abort_handle(), false)
     }
 
     /// Sends a message made by `make` to this actor every `period` (first after one
-    /// period), until cancelled or the actor stops. A zero period is treated as 1 ms.
+    /// period), until cancelled or the actor stops. The period is clamped to between 1 ms
+    /// and about 30 years.
     pub fn send_interval<F>(&mut self, period: Duration, mut make: F) -> TimerRef
     where
         F: FnMut() -> A::Msg + Send + 'static,
     {
-        let period = period.max(Duration::from_millis(1));
+        let period = period.clamp(Duration::from_millis(1), MAX_PERIOD);
         let shared = self.me.shared().clone();
+        let actor = shared.id;
         let timers = &mut self.extras().timers;
         let id = timers.next_id();
         let task = tokio::spawn(async move {
@@ -164,15 +173,18 @@ impl<A: Actor> Ctx<A> {
                 }
             }
         });
-        timers.insert(id, task.abort_handle(), true)
+        timers.insert(actor, id, task.abort_handle(), true)
     }
 
-    /// Cancels a timer; `true` if it was still active. After this, its message is not
-    /// handled even if it is already in the mailbox.
+    /// Cancels a timer of this actor; `true` if it was still active. After this, its
+    /// message is not handled even if it is already in the mailbox. A timer of another
+    /// actor is left alone (`false`).
     pub fn cancel_timer(&mut self, timer: TimerRef) -> bool {
-        self.extras
-            .as_mut()
-            .is_some_and(|e| e.timers.cancel(timer.0))
+        timer.actor == self.me.id()
+            && self
+                .extras
+                .as_mut()
+                .is_some_and(|e| e.timers.cancel(timer.id))
     }
 
     /// Delivers [`Info::Timeout`](crate::Info::Timeout) to the `#[info]` handler once the
@@ -276,7 +288,9 @@ impl<A: Actor> Drop for Ctx<A> {
         if let Some(extras) = &mut self.extras {
             extras.timers.cancel_all();
             for child in extras.children.list.drain(..) {
-                child.abort.abort();
+                if let Some(abort) = child.abort {
+                    abort.abort();
+                }
             }
         }
     }
@@ -295,7 +309,10 @@ impl<A: Actor> Extras<A> {
 
 /// A timer started with [`Ctx::send_after`] or [`Ctx::send_interval`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct TimerRef(u64);
+pub struct TimerRef {
+    actor: ActorId,
+    id: u64,
+}
 
 #[derive(Default)]
 pub(crate) struct Timers {
@@ -309,9 +326,9 @@ impl Timers {
         self.next
     }
 
-    fn insert(&mut self, id: u64, abort: AbortHandle, repeat: bool) -> TimerRef {
+    fn insert(&mut self, actor: ActorId, id: u64, abort: AbortHandle, repeat: bool) -> TimerRef {
         self.active.insert(id, (abort, repeat));
-        TimerRef(id)
+        TimerRef { actor, id }
     }
 
     fn cancel(&mut self, id: u64) -> bool {
@@ -342,9 +359,11 @@ impl Timers {
     }
 }
 
+#[derive(Clone)]
 pub(crate) struct Child {
     pub(crate) process: Arc<dyn Process>,
-    pub(crate) abort: AbortHandle,
+    /// `None` only for a top-level actor whose task is being spawned.
+    pub(crate) abort: Option<AbortHandle>,
 }
 
 #[derive(Default)]
@@ -363,10 +382,13 @@ impl Children {
         self.list.push(child);
     }
 
-    /// Stops every child, last started first, each within [`CHILD_SHUTDOWN`].
+    /// Stops every child, last started first, each within [`CHILD_SHUTDOWN`]. A child
+    /// leaves the list only once stopped, so if this actor is killed meanwhile, `Drop` still
+    /// kills the child.
     async fn stop_all(&mut self) {
-        while let Some(child) = self.list.pop() {
-            stop_process(&child, CHILD_SHUTDOWN).await;
+        while let Some(child) = self.list.last() {
+            stop_process(child, CHILD_SHUTDOWN).await;
+            self.list.pop();
         }
     }
 }
@@ -382,6 +404,11 @@ pub(crate) async fn stop_process(child: &Child, grace: Duration) -> bool {
     if tokio::time::timeout(grace, exit.wait()).await.is_ok() {
         return true;
     }
-    child.abort.abort();
+    if let Some(abort) = &child.abort {
+        abort.abort();
+        // A killed task is dropped at its next scheduling point; let it publish `Killed`
+        // (one stuck in a handler that never yields cannot be waited for).
+        let _ = tokio::time::timeout(KILL_GRACE, exit.wait()).await;
+    }
     false
 }

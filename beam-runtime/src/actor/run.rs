@@ -23,28 +23,62 @@ use crate::system::ActorSystem;
 thread_local! {
     /// The id of the actor being polled on this thread (0 for none).
     static CURRENT: Cell<u64> = const { Cell::new(0) };
-    /// Set while the runtime drops what an exiting actor held (never across an await).
-    static TEARDOWN: Cell<bool> = const { Cell::new(false) };
+    /// The id of the actor whose remains the runtime is dropping on this thread right now
+    /// (0 for none); never set across an await.
+    static TEARDOWN: Cell<u64> = const { Cell::new(0) };
 }
 
-/// Whether the runtime is taking an exiting actor apart on this thread right now: a
-/// [`Reply`](crate::Reply) dropped then closes its channel instead of answering `NoReply`.
-pub(crate) fn in_teardown() -> bool {
-    TEARDOWN.with(Cell::get)
+/// Sets a thread-local for a scope and restores it on exit, even when unwinding.
+struct Scoped {
+    key: &'static std::thread::LocalKey<Cell<u64>>,
+    previous: u64,
 }
 
-/// Runs `f` (which must not await) marked as teardown.
-fn teardown<R>(f: impl FnOnce() -> R) -> R {
-    let previous = TEARDOWN.with(|t| t.replace(true));
-    let out = f();
-    TEARDOWN.with(|t| t.set(previous));
-    out
+impl Scoped {
+    fn enter(key: &'static std::thread::LocalKey<Cell<u64>>, value: u64) -> Self {
+        let previous = key.with(|c| c.replace(value));
+        Self { key, previous }
+    }
+}
+
+impl Drop for Scoped {
+    fn drop(&mut self) {
+        self.key.with(|c| c.set(self.previous));
+    }
+}
+
+/// Whether the runtime is taking actor `id` apart on this thread right now: a
+/// [`Reply`](crate::Reply) to it dropped then closes its channel instead of answering
+/// `NoReply`, and the caller waits for the final exit reason.
+pub(crate) fn in_teardown_of(id: ActorId) -> bool {
+    TEARDOWN.with(Cell::get) == id.0
+}
+
+/// Runs `f` (which must not await) as the teardown of actor `id`.
+fn teardown<R>(id: ActorId, f: impl FnOnce() -> R) -> R {
+    let _scope = Scoped::enter(&TEARDOWN, id.0);
+    f()
+}
+
+/// Drops user values (messages, state) as the teardown of actor `id`; a panic in their
+/// `Drop` is caught and returned as its message.
+fn drop_remains<T>(id: ActorId, value: T) -> Result<(), String> {
+    teardown(id, || {
+        catch_unwind(AssertUnwindSafe(move || drop(value)))
+            .map_err(|payload| panic_message(payload.as_ref()))
+    })
 }
 
 /// The id of the actor whose task is running on this thread, if any.
 pub(crate) fn current_actor() -> Option<ActorId> {
     let id = CURRENT.with(Cell::get);
     (id != 0).then_some(ActorId(id))
+}
+
+/// Lets the tokio scheduler run others once this task has used its budget, so an actor fed
+/// faster than it handles never hogs its worker (and can still be aborted).
+fn cooperate() -> impl Future<Output = ()> {
+    poll_fn(|cx| tokio::task::coop::poll_proceed(cx).map(|restore| restore.made_progress()))
 }
 
 pin_project! {
@@ -58,9 +92,12 @@ pin_project! {
 
     impl<F> PinnedDrop for ActorTask<F> {
         fn drop(this: Pin<&mut Self>) {
-            let mut fut = this.project().fut;
+            let this = this.project();
+            let mut fut = this.fut;
             if fut.is_some() {
-                teardown(|| fut.set(None));
+                let _ = teardown(*this.id, || {
+                    catch_unwind(AssertUnwindSafe(|| fut.set(None)))
+                });
             }
         }
     }
@@ -80,9 +117,10 @@ impl<F: Future<Output = ()>> Future for ActorTask<F> {
         let Some(fut) = this.fut.as_mut().as_pin_mut() else {
             return Poll::Ready(());
         };
-        let previous = CURRENT.with(|c| c.replace(this.id.0));
-        let out = fut.poll(cx);
-        CURRENT.with(|c| c.set(previous));
+        let out = {
+            let _scope = Scoped::enter(&CURRENT, this.id.0);
+            fut.poll(cx)
+        };
         if out.is_ready() {
             this.fut.set(None);
         }
@@ -126,8 +164,9 @@ fn panic_message(payload: &(dyn Any + Send)) -> String {
 }
 
 /// Marks the actor exited exactly once: on the normal path through `finish`, and with
-/// `Killed` if the task is dropped first (aborted, or its runtime shut down).
-struct ExitGuard<A: Actor> {
+/// `Killed` if the task is dropped first (aborted, or its runtime shut down), even before
+/// its first poll.
+pub(crate) struct ExitGuard<A: Actor> {
     shared: Arc<Shared<A>>,
     system: ActorSystem,
     name: Option<Cow<'static, str>>,
@@ -136,6 +175,21 @@ struct ExitGuard<A: Actor> {
 }
 
 impl<A: Actor> ExitGuard<A> {
+    pub(crate) fn new(
+        shared: Arc<Shared<A>>,
+        system: ActorSystem,
+        name: Option<Cow<'static, str>>,
+        root: bool,
+    ) -> Self {
+        Self {
+            shared,
+            system,
+            name,
+            root,
+            done: false,
+        }
+    }
+
     fn finish(&mut self, reason: ExitReason) {
         self.done = true;
         if let Some(name) = self.name.take() {
@@ -148,7 +202,8 @@ impl<A: Actor> ExitGuard<A> {
         // what was left: callers still waiting see `Exited(reason)`.
         let leftovers = self.shared.mailbox.close();
         self.shared.exit.set(reason);
-        drop(leftovers);
+        // Too late to change the reason: a panic in a message's `Drop` is only reported.
+        let _ = drop_remains(self.shared.id, leftovers);
     }
 }
 
@@ -166,21 +221,13 @@ fn crash(panic: String) -> ExitReason {
 }
 
 pub(crate) async fn run<A: Actor>(
-    shared: Arc<Shared<A>>,
-    system: ActorSystem,
-    name: Option<Cow<'static, str>>,
-    root: bool,
+    guard: ExitGuard<A>,
     args: A::Args,
     started: oneshot::Sender<Result<(), SpawnError>>,
 ) {
-    let guard = ExitGuard {
-        shared: shared.clone(),
-        system: system.clone(),
-        name,
-        root,
-        done: false,
-    };
-    let mut ctx = Ctx::new(ActorRef::from_shared(shared.clone()), system);
+    let shared = guard.shared.clone();
+    let id = shared.id;
+    let mut ctx = Ctx::new(ActorRef::from_shared(shared.clone()), guard.system.clone());
 
     let mut state = match guarded(A::__init(args, &mut ctx)).await {
         Ok(Ok(state)) => state,
@@ -213,6 +260,7 @@ pub(crate) async fn run<A: Actor>(
         }
 
         let step = if let Some(msg) = ctx.pop_replay() {
+            idle_fired = false;
             Step::Handle(msg)
         } else if let Some(envelope) = batch.pop_front() {
             idle_fired = false;
@@ -221,8 +269,11 @@ pub(crate) async fn run<A: Actor>(
                     shared.mailbox.release();
                     Step::Handle(msg)
                 }
-                Envelope::Timer(id, msg) if ctx.timer_fired(id) => Step::Handle(msg),
-                Envelope::Timer(..) => continue,
+                Envelope::Timer(timer, msg) if ctx.timer_fired(timer) => Step::Handle(msg),
+                Envelope::Timer(_, msg) => match drop_remains(id, msg) {
+                    Ok(()) => continue,
+                    Err(panic) => break crash(panic),
+                },
                 Envelope::Stop(reason) => break reason,
             }
         } else {
@@ -233,6 +284,7 @@ pub(crate) async fn run<A: Actor>(
             idle_fired = true;
             Step::Idle
         };
+        cooperate().await;
         let outcome = match step {
             Step::Handle(msg) => guarded(state.__handle(msg, &mut ctx)).await,
             Step::Idle => guarded(state.__info(Info::Timeout, &mut ctx)).await,
@@ -247,7 +299,7 @@ pub(crate) async fn run<A: Actor>(
     Box::pin(exit(state, ctx, guard, reason)).await;
     // Messages taken from the mailbox but not handled are dropped only now, after the reason
     // is published.
-    teardown(|| drop(batch));
+    let _ = drop_remains(id, batch);
 }
 
 /// What the loop does next.
@@ -270,23 +322,20 @@ async fn exit<A: Actor>(
         Err(panic) => crash(panic),
     };
     // The state's own `Drop` is user code too.
-    let reason = match teardown(|| catch_unwind(AssertUnwindSafe(move || drop(state)))) {
+    let id = guard.shared.id;
+    let reason = match drop_remains(id, state) {
         Ok(()) => reason,
-        Err(payload) => crash(panic_message(payload.as_ref())),
+        Err(panic) => crash(panic),
     };
-    teardown(|| {
-        guard.finish(reason);
-        drop(ctx);
-    });
+    guard.finish(reason);
+    let _ = drop_remains(id, ctx);
 }
 
 /// The end of an actor whose `#[init]` failed.
 async fn wind_down<A: Actor>(mut ctx: Ctx<A>, mut guard: ExitGuard<A>, reason: ExitReason) {
     ctx.wind_down().await;
-    teardown(|| {
-        guard.finish(reason);
-        drop(ctx);
-    });
+    guard.finish(reason);
+    let _ = drop_remains(guard.shared.id, ctx);
 }
 
 /// Waits for messages (moving them all into `batch`); `false` if `idle` passed first.

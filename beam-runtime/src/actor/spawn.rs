@@ -9,8 +9,8 @@ use std::sync::Arc;
 use tokio::sync::oneshot;
 
 use super::ctx::{Child, Children};
-use super::run::{ActorTask, run};
-use super::{Actor, ActorId, ActorRef, ExitCell, Shared};
+use super::run::{ActorTask, ExitGuard, run};
+use super::{Actor, ActorId, ActorRef, ExitCell, Process, Shared};
 use crate::error::SpawnError;
 use crate::mailbox::{MAX_CAPACITY, Mailbox};
 use crate::registry::IntoName;
@@ -112,6 +112,9 @@ impl<'a, A: Actor> SpawnBuilder<'a, A> {
                 return Err(SpawnError::Capacity(cap));
             }
         }
+        if tokio::runtime::Handle::try_current().is_err() {
+            return Err(SpawnError::NoRuntime);
+        }
         let shared = Arc::new(Shared {
             id: ActorId::next(),
             mailbox: Mailbox::new(capacity),
@@ -120,33 +123,28 @@ impl<'a, A: Actor> SpawnBuilder<'a, A> {
         if let Some(name) = &name {
             system.register(name.clone(), &shared)?;
         }
-        let (started_tx, started_rx) = oneshot::channel();
         let is_root = parent.is_none();
-        let task = ActorTask::new(
-            shared.id,
-            run::<A>(
-                shared.clone(),
-                system.clone(),
-                name.clone(),
-                is_root,
-                args,
-                started_tx,
-            ),
-        );
-        let process = shared.clone();
-        match parent {
-            Some(children) => {
-                let abort = tokio::spawn(task).abort_handle();
-                children.push(Child { process, abort });
-            }
-            None => {
-                if let Err(err) = system.spawn_root(task, process) {
-                    if let Some(name) = &name {
-                        system.unregister(name, shared.id);
-                    }
-                    return Err(err);
+        let process: Arc<dyn Process> = shared.clone();
+        if is_root {
+            if let Err(err) = system.add_root(process.clone()) {
+                if let Some(name) = &name {
+                    system.unregister(name, shared.id);
                 }
+                return Err(err);
             }
+        }
+        // From here the guard owns the name and the root entry: dropping the task, even
+        // before its first poll, releases them and publishes `Killed`.
+        let guard = ExitGuard::new(shared.clone(), system.clone(), name, is_root);
+        let (started_tx, started_rx) = oneshot::channel();
+        let task = ActorTask::new(shared.id, run::<A>(guard, args, started_tx));
+        let abort = tokio::spawn(task).abort_handle();
+        match parent {
+            Some(children) => children.push(Child {
+                process,
+                abort: Some(abort),
+            }),
+            None => system.set_root_abort(shared.id, abort),
         }
         match started_rx.await {
             Ok(Ok(())) => Ok(ActorRef::from_shared(shared)),
