@@ -22,7 +22,7 @@ pub mod report;
 pub mod subjects;
 
 /// Which tokio scheduler a case runs on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Flavor {
     /// A multi-thread runtime with 2 workers.
     MultiThread,
