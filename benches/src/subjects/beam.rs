@@ -96,7 +96,11 @@ fn state() -> Counter {
     }
 }
 
-async fn spawn(system: &ActorSystem, capacity: Option<usize>, counter: Counter) -> ActorRef<Counter> {
+async fn spawn(
+    system: &ActorSystem,
+    capacity: Option<usize>,
+    counter: Counter,
+) -> ActorRef<Counter> {
     let builder = system.spawn::<Counter>(counter);
     let builder = match capacity {
         Some(n) => builder.bounded(n),

@@ -113,7 +113,12 @@ fn counter(
                         let _ = done.send(());
                     }
                 }
-                Msg::Ball(k) => next.as_ref().expect("a partner").send(Msg::Ball(k - 1)).await,
+                Msg::Ball(k) => {
+                    next.as_ref()
+                        .expect("a partner")
+                        .send(Msg::Ball(k - 1))
+                        .await
+                }
                 Msg::Sum(..) => unreachable!("counters do not sum"),
             }
         }
@@ -204,7 +209,9 @@ async fn run_case(case: Case, bounded: bool) -> Outcome {
             meter.stop(producers * per_producer)
         }
         Case::RoundRobin { actors, n } => {
-            let actors: Vec<Tx> = (0..actors).map(|_| counter(bounded, None, None).0).collect();
+            let actors: Vec<Tx> = (0..actors)
+                .map(|_| counter(bounded, None, None).0)
+                .collect();
             let meter = Meter::start();
             for i in 0..n {
                 actors[(i % actors.len() as u64) as usize]
@@ -290,7 +297,12 @@ fn spawn_counter_on(
                         let _ = done.send(());
                     }
                 }
-                Msg::Ball(k) => next.as_ref().expect("a partner").send(Msg::Ball(k - 1)).await,
+                Msg::Ball(k) => {
+                    next.as_ref()
+                        .expect("a partner")
+                        .send(Msg::Ball(k - 1))
+                        .await
+                }
                 _ => unreachable!("only balls in ping-pong"),
             }
         }
