@@ -31,6 +31,7 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -61,7 +62,11 @@ pub struct ActorSystem {
 struct Inner {
     registry: Mutex<HashMap<Cow<'static, str>, Entry>>,
     roots: Mutex<Roots>,
+    anchored: AtomicBool,
 }
+
+/// The period of the system's anchor timer (see [`ActorSystem::anchor_timers`]).
+const ANCHOR_PERIOD: Duration = Duration::from_secs(1);
 
 #[derive(Default)]
 struct Roots {
@@ -88,6 +93,7 @@ impl ActorSystem {
             inner: Arc::new(Inner {
                 registry: Mutex::new(HashMap::new()),
                 roots: Mutex::new(Roots::default()),
+                anchored: AtomicBool::new(false),
             }),
         }
     }
@@ -251,6 +257,29 @@ impl ActorSystem {
         if let Some(root) = lock(&self.inner.roots).actors.get_mut(&id) {
             root.abort = Some(abort);
         }
+    }
+
+    /// Keeps one timer of the system always due within [`ANCHOR_PERIOD`], on the current
+    /// runtime, until the system shuts down or is dropped.
+    ///
+    /// Every call arms a deadline timer. When tokio's time driver is parked with no timer
+    /// due sooner, arming one wakes the parked thread (a system call, about a microsecond on
+    /// a multi-thread runtime). With the anchor due first, a call's 5 s deadline never
+    /// does; the cost is one wake-up per period.
+    pub(crate) fn anchor_timers(&self) {
+        if self.inner.anchored.swap(true, Ordering::Relaxed) {
+            return;
+        }
+        let system = Arc::downgrade(&self.inner);
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(ANCHOR_PERIOD).await;
+                match system.upgrade() {
+                    Some(inner) if !lock(&inner.roots).shutting_down => {}
+                    _ => break,
+                }
+            }
+        });
     }
 
     pub(crate) fn remove_root(&self, id: ActorId) {

@@ -143,10 +143,10 @@ pub fn markdown(samples: &Samples, stamp: &str) -> String {
     let _ = writeln!(out, "{stamp}\n");
     let _ = writeln!(
         out,
-        "Each cell: the median of the rounds, its spread (max − min over median), and the \
-         ratio to raw tokio of the same kind (bounded or unbounded). The last column divides \
-         beam (unbounded) by the best other framework: below 1.00 means beam is ahead. \
-         Lower is better everywhere.\n"
+        "Each cell: the median of the rounds, ± half their range relative to the median, and \
+         the ratio to raw tokio of the same kind (bounded or unbounded). The last column \
+         divides beam (unbounded) by the best other framework: below 1.00 means beam is \
+         ahead. Lower is better everywhere.\n"
     );
     for flavor in Flavor::ALL {
         let title = match flavor {
@@ -180,7 +180,9 @@ pub fn markdown(samples: &Samples, stamp: &str) -> String {
                                 .baseline_for(s)
                                 .filter(|&b| b != s)
                                 .and_then(|b| samples.stat(flavor, c, b, &metric));
-                            if let Some(base) = base.filter(|b| b.median > 0.0) {
+                            // Ratios of allocation counts near zero say nothing.
+                            let comparable = metric != "allocs/op";
+                            if let Some(base) = base.filter(|b| comparable && b.median > 0.0) {
                                 let _ = write!(cell, " ({:.2}×)", stat.median / base.median);
                             }
                             cell

@@ -115,6 +115,7 @@ impl<'a, A: Actor> SpawnBuilder<'a, A> {
         if tokio::runtime::Handle::try_current().is_err() {
             return Err(SpawnError::NoRuntime);
         }
+        system.anchor_timers();
         let shared = Arc::new(Shared {
             id: ActorId::next(),
             mailbox: Mailbox::new(capacity),
