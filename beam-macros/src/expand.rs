@@ -198,6 +198,13 @@ fn actor_impl(actor: &Actor, opts: &Options, n: &Names) -> TokenStream {
         }
     };
 
+    // Whether `init` can run at once in the spawner (no `#[init]`, or a sync one): then a
+    // spawn needs no hand-shake with the new task.
+    let init_now = match find(actor, Kind::Init) {
+        Some(h) if h.is_async() => quote!(::core::result::Result::Err(#args)),
+        _ => quote!(::core::result::Result::Ok({ #init_body })),
+    };
+
     let arms = actor
         .handlers
         .iter()
@@ -262,6 +269,17 @@ fn actor_impl(actor: &Actor, opts: &Options, n: &Names) -> TokenStream {
             type Continue = #continue_ty;
             type Api = #api;
             const MAILBOX: ::core::option::Option<::core::primitive::usize> = #mailbox;
+
+            #[allow(unused_variables)]
+            fn __init_now(
+                #args: Self::Args,
+                #ctx: &mut #p::Ctx<Self>,
+            ) -> ::core::result::Result<
+                ::core::result::Result<Self, #p::InitError>,
+                Self::Args,
+            > {
+                #init_now
+            }
 
             #[allow(unused_variables, clippy::unused_async)]
             async fn __init(

@@ -64,6 +64,15 @@ pub trait Actor: Sized + Send + 'static {
     #[doc(hidden)]
     const MAILBOX: ::core::option::Option<usize> = None;
 
+    /// Runs a synchronous (or absent) `#[init]` at once; gives the arguments back when
+    /// `#[init]` is async and must run in the actor's task.
+    #[doc(hidden)]
+    #[allow(clippy::type_complexity)]
+    fn __init_now(
+        args: Self::Args,
+        ctx: &mut Ctx<Self>,
+    ) -> Result<Result<Self, crate::__private::InitError>, Self::Args>;
+
     #[doc(hidden)]
     fn __init(
         args: Self::Args,

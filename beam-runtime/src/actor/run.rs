@@ -14,7 +14,8 @@ use pin_project_lite::pin_project;
 use tokio::sync::oneshot;
 
 use super::ctx::Ctx;
-use super::{Actor, ActorId, ActorRef, Envelope, Shared};
+use super::{Actor, ActorId, Envelope, Shared};
+use crate::__private::InitError;
 use crate::error::SpawnError;
 use crate::exit::ExitReason;
 use crate::message::Info;
@@ -220,16 +221,36 @@ fn crash(panic: String) -> ExitReason {
     ExitReason::Panic(panic)
 }
 
+/// Runs a synchronous (or absent) `#[init]` at once, in the spawner, marked as the new
+/// actor (so a call to itself fails with `CallingSelf`): the inner result, or the arguments
+/// back when `#[init]` is async. `Err` holds a panic's message.
+#[allow(clippy::type_complexity)]
+pub(crate) fn init_now<A: Actor>(
+    id: ActorId,
+    args: A::Args,
+    ctx: &mut Ctx<A>,
+) -> Result<Result<Result<A, InitError>, A::Args>, String> {
+    let _scope = Scoped::enter(&CURRENT, id.0);
+    catch_unwind(AssertUnwindSafe(|| A::__init_now(args, ctx)))
+        .map_err(|payload| panic_message(payload.as_ref()))
+}
+
+/// The end of an actor whose synchronous `#[init]` failed in the spawner.
+pub(crate) fn fail_init<A: Actor>(mut guard: ExitGuard<A>, ctx: Ctx<A>, reason: ExitReason) {
+    let id = guard.shared.id;
+    guard.finish(reason);
+    let _ = drop_remains(id, ctx);
+}
+
+/// An actor whose `#[init]` is async: runs it in the actor's task, reports to the spawner,
+/// then lives.
 pub(crate) async fn run<A: Actor>(
     guard: ExitGuard<A>,
+    mut ctx: Ctx<A>,
     args: A::Args,
     started: oneshot::Sender<Result<(), SpawnError>>,
 ) {
-    let shared = guard.shared.clone();
-    let id = shared.id;
-    let mut ctx = Ctx::new(ActorRef::from_shared(shared.clone()), guard.system.clone());
-
-    let mut state = match guarded(A::__init(args, &mut ctx)).await {
+    let state = match guarded(A::__init(args, &mut ctx)).await {
         Ok(Ok(state)) => state,
         Ok(Err(err)) => {
             let message = err.into_message();
@@ -245,7 +266,13 @@ pub(crate) async fn run<A: Actor>(
         }
     };
     let _ = started.send(Ok(()));
+    life(guard, ctx, state).await;
+}
 
+/// An actor's life after `#[init]`: deferred work, the receive loop, and the exit.
+pub(crate) async fn life<A: Actor>(guard: ExitGuard<A>, mut ctx: Ctx<A>, mut state: A) {
+    let shared = guard.shared.clone();
+    let id = shared.id;
     let mut batch: VecDeque<Envelope<A>> = VecDeque::new();
     let mut idle_fired = false;
     let reason = 'life: loop {

@@ -9,9 +9,13 @@ use std::sync::Arc;
 use tokio::sync::oneshot;
 
 use super::ctx::{Child, Children};
-use super::run::{ActorTask, ExitGuard, run};
+use tokio::task::AbortHandle;
+
+use super::Ctx;
+use super::run::{ActorTask, ExitGuard, fail_init, init_now, life, run};
 use super::{Actor, ActorId, ActorRef, ExitCell, Process, Shared};
 use crate::error::SpawnError;
+use crate::exit::ExitReason;
 use crate::mailbox::{MAX_CAPACITY, Mailbox};
 use crate::registry::IntoName;
 use crate::system::ActorSystem;
@@ -136,21 +140,43 @@ impl<'a, A: Actor> SpawnBuilder<'a, A> {
         }
         // From here the guard owns the name and the root entry: dropping the task, even
         // before its first poll, releases them and publishes `Killed`.
+        let id = shared.id;
         let guard = ExitGuard::new(shared.clone(), system.clone(), name, is_root);
-        let (started_tx, started_rx) = oneshot::channel();
-        let task = ActorTask::new(shared.id, run::<A>(guard, args, started_tx));
-        let abort = tokio::spawn(task).abort_handle();
-        match parent {
+        let mut ctx = Ctx::new(ActorRef::from_shared(shared.clone()), system.clone());
+        let track = |abort: AbortHandle| match parent {
             Some(children) => children.push(Child {
                 process,
                 abort: Some(abort),
             }),
-            None => system.set_root_abort(shared.id, abort),
-        }
-        match started_rx.await {
-            Ok(Ok(())) => Ok(ActorRef::from_shared(shared)),
-            Ok(Err(err)) => Err(err),
-            Err(_) => Err(SpawnError::Aborted),
+            None => system.set_root_abort(id, abort),
+        };
+        match init_now::<A>(id, args, &mut ctx) {
+            // A sync `#[init]` (or none) already ran: no hand-shake with the new task.
+            Ok(Ok(Ok(state))) => {
+                let t = ActorTask::new(id, life(guard, ctx, state));
+                track(tokio::spawn(t).abort_handle());
+                Ok(ActorRef::from_shared(shared))
+            }
+            Ok(Ok(Err(err))) => {
+                let message = err.into_message();
+                fail_init(guard, ctx, ExitReason::Error(message.clone()));
+                Err(SpawnError::Init(message))
+            }
+            Err(panic) => {
+                fail_init(guard, ctx, ExitReason::Panic(panic.clone()));
+                Err(SpawnError::InitPanic(panic))
+            }
+            // An async `#[init]` runs in the actor's task; wait for its verdict.
+            Ok(Err(args)) => {
+                let (started_tx, started_rx) = oneshot::channel();
+                let task = ActorTask::new(id, run::<A>(guard, ctx, args, started_tx));
+                track(tokio::spawn(task).abort_handle());
+                match started_rx.await {
+                    Ok(Ok(())) => Ok(ActorRef::from_shared(shared)),
+                    Ok(Err(err)) => Err(err),
+                    Err(_) => Err(SpawnError::Aborted),
+                }
+            }
         }
     }
 }
