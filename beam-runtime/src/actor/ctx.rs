@@ -70,11 +70,11 @@ pub struct Ctx<A: Actor> {
     /// What most actors never use, allocated on first use to keep idle actors small.
     extras: Option<Box<Extras<A>>>,
     pending_continue: Option<A::Continue>,
-    pub(crate) idle_timeout: Option<Duration>,
-    pub(crate) stop: Option<ExitReason>,
 }
 
 struct Extras<A: Actor> {
+    idle_timeout: Option<Duration>,
+    stop: Option<ExitReason>,
     timers: Timers,
     children: Children,
     stash: VecDeque<A::Msg>,
@@ -88,8 +88,6 @@ impl<A: Actor> Ctx<A> {
             system,
             extras: None,
             pending_continue: None,
-            idle_timeout: None,
-            stop: None,
         }
     }
 
@@ -191,7 +189,9 @@ impl<A: Actor> Ctx<A> {
     /// actor has been idle (no message of any kind) for `timeout`; once per idle period.
     /// `None` turns it off.
     pub fn set_idle_timeout(&mut self, timeout: Option<Duration>) {
-        self.idle_timeout = timeout;
+        if timeout.is_some() || self.extras.is_some() {
+            self.extras().idle_timeout = timeout;
+        }
     }
 
     /// Puts a message aside, to be handled again after [`unstash_all`](Self::unstash_all).
@@ -239,6 +239,16 @@ impl<A: Actor> Ctx<A> {
         self.extras.get_or_insert_with(Extras::boxed)
     }
 
+    /// The idle timeout, if one is set.
+    pub(crate) fn idle_timeout(&self) -> Option<Duration> {
+        self.extras.as_ref()?.idle_timeout
+    }
+
+    /// A stop asked for by the current handler, if any.
+    pub(crate) fn take_stop(&mut self) -> Option<ExitReason> {
+        self.extras.as_mut()?.stop.take()
+    }
+
     /// The next unstashed message to handle again, if any.
     pub(crate) fn pop_replay(&mut self) -> Option<A::Msg> {
         self.extras.as_mut()?.replay.pop_front()
@@ -264,7 +274,7 @@ impl<A: Actor> Ctx<A> {
 
     /// Stops the actor with `reason` once the current handler returns.
     pub fn stop_with(&mut self, reason: ExitReason) {
-        self.stop = Some(reason);
+        self.extras().stop = Some(reason);
     }
 }
 
@@ -299,6 +309,8 @@ impl<A: Actor> Drop for Ctx<A> {
 impl<A: Actor> Extras<A> {
     fn boxed() -> Box<Self> {
         Box::new(Self {
+            idle_timeout: None,
+            stop: None,
             timers: Timers::default(),
             children: Children::default(),
             stash: VecDeque::new(),

@@ -282,7 +282,7 @@ pub(crate) async fn life<A: Actor>(guard: ExitGuard<A>, mut ctx: Ctx<A>, mut sta
                 break 'life crash(panic);
             }
         }
-        if let Some(reason) = ctx.stop.take() {
+        if let Some(reason) = ctx.take_stop() {
             break reason;
         }
 
@@ -304,7 +304,7 @@ pub(crate) async fn life<A: Actor>(guard: ExitGuard<A>, mut ctx: Ctx<A>, mut sta
                 Envelope::Stop(reason) => break reason,
             }
         } else {
-            let idle = if idle_fired { None } else { ctx.idle_timeout };
+            let idle = if idle_fired { None } else { ctx.idle_timeout() };
             if receive(&shared, &mut batch, idle).await {
                 continue;
             }
