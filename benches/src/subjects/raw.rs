@@ -93,10 +93,19 @@ impl Rx {
 fn counter(
     bounded: bool,
     next: Option<Tx>,
-    mut done: Option<oneshot::Sender<()>>,
+    done: Option<oneshot::Sender<()>>,
 ) -> (Tx, JoinHandle<()>) {
-    let (tx, mut rx) = channel(bounded);
-    let task = tokio::spawn(async move {
+    let (tx, rx) = channel(bounded);
+    (tx, counter_on(rx, next, done))
+}
+
+/// [`counter`] on a receiver made beforehand (so two tasks can know each other).
+fn counter_on(
+    mut rx: Rx,
+    next: Option<Tx>,
+    mut done: Option<oneshot::Sender<()>>,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
         let mut sum = 0u64;
         while let Some(msg) = rx.recv().await {
             match msg {
@@ -122,8 +131,7 @@ fn counter(
                 Msg::Sum(..) => unreachable!("counters do not sum"),
             }
         }
-    });
-    (tx, task)
+    })
 }
 
 /// A skynet node: answers `Sum(num, size)` with the sum of its subtree's leaves.
@@ -231,7 +239,7 @@ async fn run_case(case: Case, bounded: bool) -> Outcome {
                 let (a_tx, a_rx) = channel(bounded);
                 let (done_tx, done_rx) = oneshot::channel();
                 let (b, _tb) = counter(bounded, Some(a_tx.clone()), None);
-                spawn_counter_on(a_rx, bounded, Some(b), Some(done_tx));
+                counter_on(a_rx, Some(b), Some(done_tx));
                 starts.push(a_tx);
                 dones.push(done_rx);
             }
@@ -280,31 +288,4 @@ async fn run_case(case: Case, bounded: bool) -> Outcome {
             meter.stop(leaves)
         }
     }
-}
-
-/// [`counter`] on a receiver made beforehand (so two tasks can know each other).
-fn spawn_counter_on(
-    mut rx: Rx,
-    _bounded: bool,
-    next: Option<Tx>,
-    mut done: Option<oneshot::Sender<()>>,
-) {
-    tokio::spawn(async move {
-        while let Some(msg) = rx.recv().await {
-            match msg {
-                Msg::Ball(0) => {
-                    if let Some(done) = done.take() {
-                        let _ = done.send(());
-                    }
-                }
-                Msg::Ball(k) => {
-                    next.as_ref()
-                        .expect("a partner")
-                        .send(Msg::Ball(k - 1))
-                        .await
-                }
-                _ => unreachable!("only balls in ping-pong"),
-            }
-        }
-    });
 }
