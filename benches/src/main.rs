@@ -153,6 +153,7 @@ fn run(options: &Options) -> Result<(), String> {
     let table = report::markdown(&samples, &stamp);
     std::fs::write(options.out.join("latest.md"), &table).map_err(|e| e.to_string())?;
     report::chart(&samples, &options.out.join("latest.svg")).map_err(|e| e.to_string())?;
+    std::fs::write(options.out.join("latest.tsv"), samples.tsv()).map_err(|e| e.to_string())?;
     println!("{table}");
     eprintln!("wrote {}", options.out.display());
     Ok(())

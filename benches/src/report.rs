@@ -39,6 +39,25 @@ impl Samples {
             .push(value);
     }
 
+    /// Every value as tab-separated lines (`flavor case subject metric value`), the raw data
+    /// behind the medians.
+    #[must_use]
+    pub fn tsv(&self) -> String {
+        let mut out = String::from("flavor\tcase\tsubject\tmetric\tvalue\n");
+        for ((flavor, case, subject, metric), values) in &self.values {
+            for value in values {
+                let _ = writeln!(
+                    out,
+                    "{}\t{}\t{}\t{metric}\t{value}",
+                    flavor.name(),
+                    self.cases[*case],
+                    self.subjects[*subject].name
+                );
+            }
+        }
+        out
+    }
+
     /// The median and the spread (`(max - min) / median`) of one figure.
     #[must_use]
     pub fn stat(&self, flavor: Flavor, case: usize, subject: usize, metric: &str) -> Option<Stat> {
@@ -239,7 +258,9 @@ pub fn chart(samples: &Samples, path: &Path) -> Result<(), Box<dyn std::error::E
             }
         }
     }
-    let top = top.min(20.0) * 1.1;
+    // A log scale: ratios run from a tenth of raw tokio to a hundred times it.
+    let top = top.max(2.0) * 1.5;
+    let (floor, label_y, bar_base) = (0.04, 0.05, 0.065);
 
     let width = 160 + 120 * cases.len() as u32;
     let root = SVGBackend::new(path, (width, 900)).into_drawing_area();
@@ -263,12 +284,13 @@ pub fn chart(samples: &Samples, path: &Path) -> Result<(), Box<dyn std::error::E
             .margin(10)
             .x_label_area_size(60)
             .y_label_area_size(50)
-            .build_cartesian_2d(0.0..cases.len() as f64, -0.08 * top..top)?;
+            .build_cartesian_2d(0.0..cases.len() as f64, (floor..top).log_scale())?;
         chart
             .configure_mesh()
             .disable_x_mesh()
             .disable_x_axis()
-            .y_desc("ratio to raw tokio")
+            .y_desc("ratio to raw tokio (log scale)")
+            .y_label_formatter(&|y| format!("{y}"))
             .draw()?;
         // Case names centred under their group of bars.
         let label = ("sans-serif", 11)
@@ -278,7 +300,7 @@ pub fn chart(samples: &Samples, path: &Path) -> Result<(), Box<dyn std::error::E
         chart.draw_series(cases.iter().map(|&c| {
             Text::new(
                 samples.cases[c].clone(),
-                (c as f64 + 0.5, -0.04 * top),
+                (c as f64 + 0.5, label_y),
                 label.clone(),
             )
         }))?;
@@ -286,10 +308,10 @@ pub fn chart(samples: &Samples, path: &Path) -> Result<(), Box<dyn std::error::E
         for (k, &s) in subjects.iter().enumerate() {
             let color = palette[k % palette.len()];
             let bars = cases.iter().filter_map(|&c| {
-                let r = ratio(flavor, c, s)?.min(top);
+                let r = ratio(flavor, c, s)?.clamp(bar_base, top);
                 let x0 = c as f64 + 0.1 + k as f64 * bar;
                 Some(Rectangle::new(
-                    [(x0, 0.0), (x0 + bar * 0.9, r)],
+                    [(x0, bar_base), (x0 + bar * 0.9, r)],
                     color.filled(),
                 ))
             });
