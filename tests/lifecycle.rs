@@ -562,3 +562,46 @@ async fn a_flooded_actor_still_lets_other_tasks_run() {
         "the witness ran only after all {seen} messages"
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn each_stuck_child_gets_its_own_five_seconds() {
+    let system = ActorSystem::new();
+    let log = log();
+    let parent = probe(&system, "parent", &log).await;
+    let first = parent.adopt("first").await.unwrap();
+    let second = parent.adopt("second").await.unwrap();
+    for child in [&first, &second] {
+        let child = child.clone();
+        tokio::spawn(async move { child.hang().timeout(Duration::MAX).await });
+    }
+    tokio::task::yield_now().await;
+    let start = tokio::time::Instant::now();
+    assert_eq!(system.stop(&parent).await, ExitReason::Normal);
+    // Last started first: `second` is killed after 5 s, then `first` after 5 s more.
+    assert_eq!(start.elapsed(), Duration::from_secs(10));
+    assert_eq!(first.exit_reason(), Some(ExitReason::Killed));
+    assert_eq!(second.exit_reason(), Some(ExitReason::Killed));
+    assert!(entries(&log).contains(&"parent: terminate normal after 0".to_owned()));
+}
+
+#[tokio::test(start_paused = true)]
+async fn one_shutdown_timeout_covers_every_actor() {
+    let system = ActorSystem::new();
+    let log = log();
+    let mut stuck = Vec::new();
+    for label in ["a", "b", "c"] {
+        let actor = probe(&system, label, &log).await;
+        let hung = actor.clone();
+        tokio::spawn(async move { hung.hang().timeout(Duration::MAX).await });
+        stuck.push(actor);
+    }
+    tokio::task::yield_now().await;
+    let start = tokio::time::Instant::now();
+    let result = system.shutdown_with(Duration::from_secs(2)).await;
+    assert_eq!(result, Err(ShutdownError { killed: 3 }));
+    // The first actor used up the 2 s; the others are killed at once.
+    assert_eq!(start.elapsed(), Duration::from_secs(2));
+    for actor in &stuck {
+        assert_eq!(actor.wait_for_exit().await, ExitReason::Killed);
+    }
+}

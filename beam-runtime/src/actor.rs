@@ -188,6 +188,8 @@ pub(crate) trait Process: Send + Sync {
     fn exit(&self) -> &ExitCell;
     /// Queues a stop behind the messages already sent; `false` if the actor is gone.
     fn request_stop(&self, reason: ExitReason) -> bool;
+    /// Kills the actor's task (no `#[terminate]`); `false` if it has already finished.
+    fn kill(&self) -> bool;
 }
 
 impl<A: Actor> Process for Shared<A> {
@@ -201,5 +203,9 @@ impl<A: Actor> Process for Shared<A> {
 
     fn request_stop(&self, reason: ExitReason) -> bool {
         self.mailbox.push(Envelope::Stop(reason)).is_ok()
+    }
+
+    fn kill(&self) -> bool {
+        self.mailbox.abort()
     }
 }

@@ -14,6 +14,12 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Waker};
 
 use tokio::sync::Semaphore;
+use tokio::task::AbortHandle;
+
+/// What the receiver takes the queue into: boxed, and made on first use, so an actor that
+/// never receives carries one word instead of a whole queue.
+#[allow(clippy::box_collection)] // the box is the point: it keeps the task small
+pub(crate) type Batch<M> = Option<Box<VecDeque<M>>>;
 
 /// The largest capacity a bounded mailbox can have.
 pub(crate) const MAX_CAPACITY: usize = Semaphore::MAX_PERMITS;
@@ -28,6 +34,8 @@ struct Inner<M> {
     queue: VecDeque<M>,
     waker: Option<Waker>,
     closed: bool,
+    /// How to kill the task that drains the mailbox, from its spawn until it closes.
+    abort: Option<AbortHandle>,
 }
 
 impl<M> Mailbox<M> {
@@ -37,6 +45,7 @@ impl<M> Mailbox<M> {
                 queue: VecDeque::new(),
                 waker: None,
                 closed: false,
+                abort: None,
             }),
             room: capacity.map(|n| Box::new(Semaphore::new(n))),
         }
@@ -90,9 +99,10 @@ impl<M> Mailbox<M> {
         }
     }
 
-    /// Moves every queued item into `out` (which must be empty), or registers the waker.
-    pub(crate) fn poll_take_all(&self, cx: &mut Context<'_>, out: &mut VecDeque<M>) -> Poll<()> {
-        debug_assert!(out.is_empty());
+    /// Moves every queued item into `out` (which must be empty, and is made on first use),
+    /// or registers the waker.
+    pub(crate) fn poll_take_all(&self, cx: &mut Context<'_>, out: &mut Batch<M>) -> Poll<()> {
+        debug_assert!(out.as_ref().is_none_or(|out| out.is_empty()));
         let mut inner = self.lock();
         if inner.queue.is_empty() {
             match &inner.waker {
@@ -101,9 +111,25 @@ impl<M> Mailbox<M> {
             }
             Poll::Pending
         } else {
-            std::mem::swap(&mut inner.queue, out);
+            std::mem::swap(&mut inner.queue, out.get_or_insert_default());
             Poll::Ready(())
         }
+    }
+
+    /// Records how to kill the draining task; dropped at once if the mailbox is already
+    /// closed (the task has finished).
+    pub(crate) fn set_abort(&self, abort: AbortHandle) {
+        let mut inner = self.lock();
+        if !inner.closed {
+            inner.abort = Some(abort);
+        }
+    }
+
+    /// Kills the draining task (it is dropped at its next scheduling point); `false` if it
+    /// has already finished or is not spawned yet.
+    pub(crate) fn abort(&self) -> bool {
+        let abort = self.lock().abort.take();
+        abort.map(|a| a.abort()).is_some()
     }
 
     /// Closes the mailbox: later pushes fail. Returns what was still queued.
@@ -114,7 +140,12 @@ impl<M> Mailbox<M> {
         let mut inner = self.lock();
         inner.closed = true;
         inner.waker = None;
-        std::mem::take(&mut inner.queue)
+        // Taken out so a dead actor's refs do not keep its task's memory.
+        let abort = inner.abort.take();
+        let queue = std::mem::take(&mut inner.queue);
+        drop(inner);
+        drop(abort);
+        queue
     }
 
     #[cfg(test)]
@@ -143,14 +174,14 @@ mod tests {
         let count = Arc::new(CountWake(AtomicUsize::new(0)));
         let waker = Waker::from(count.clone());
         let mut cx = Context::from_waker(&waker);
-        let mut out = VecDeque::new();
+        let mut out = None;
         assert!(mb.poll_take_all(&mut cx, &mut out).is_pending());
         mb.push(1).unwrap();
         mb.push(2).unwrap();
         mb.push(3).unwrap();
         assert_eq!(count.0.load(Ordering::SeqCst), 1);
         assert!(mb.poll_take_all(&mut cx, &mut out).is_ready());
-        assert_eq!(out, [1, 2, 3]);
+        assert_eq!(*out.unwrap(), [1, 2, 3]);
     }
 
     #[test]

@@ -31,11 +31,14 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
+use std::num::NonZeroUsize;
+use std::pin::pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use tokio::task::AbortHandle;
+use slab::Slab;
+use tokio::time::{Instant, sleep_until};
 
 use crate::actor::ctx::{Child, stop_process};
 use crate::actor::run::current_actor;
@@ -71,8 +74,13 @@ const ANCHOR_PERIOD: Duration = Duration::from_secs(1);
 #[derive(Default)]
 struct Roots {
     shutting_down: bool,
-    actors: HashMap<ActorId, Child>,
+    actors: Slab<Child>,
 }
+
+/// Where a top-level actor is tracked in its system, until it exits: its slab key plus
+/// one, so that `Option<RootSlot>` takes one word in every actor.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RootSlot(NonZeroUsize);
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // No user code runs under these locks, so a poisoned one is still consistent.
@@ -179,19 +187,19 @@ impl ActorSystem {
     /// Like [`shutdown`](Self::shutdown) with a timeout of your choice; the error counts
     /// the actors that had to be killed.
     pub async fn shutdown_with(&self, timeout: Duration) -> Result<(), ShutdownError> {
-        let deadline = deadline_after(timeout);
+        let deadline: Instant = deadline_after(timeout);
         // A snapshot: entries leave the map only when their actor exits, so a shutdown that
         // is itself cancelled leaves nothing untracked.
         let mut actors: Vec<Child> = {
             let mut roots = lock(&self.inner.roots);
             roots.shutting_down = true;
-            roots.actors.values().cloned().collect()
+            roots.actors.iter().map(|(_, c)| c.clone()).collect()
         };
-        actors.sort_by_key(|c| std::cmp::Reverse(c.process.id()));
+        actors.sort_unstable_by_key(|c| std::cmp::Reverse(c.id()));
+        let mut deadline = pin!(sleep_until(deadline));
         let mut killed = 0;
         for child in &actors {
-            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-            if !stop_process(child, left).await {
+            if !stop_process(&**child, deadline.as_mut()).await {
                 killed += 1;
             }
         }
@@ -237,26 +245,13 @@ impl ActorSystem {
 
     /// Tracks a new top-level actor for shutdown, before its task exists (so it cannot
     /// remove itself before it is added).
-    pub(crate) fn add_root(&self, process: Arc<dyn Process>) -> Result<(), SpawnError> {
+    pub(crate) fn add_root(&self, process: Arc<dyn Process>) -> Result<RootSlot, SpawnError> {
         let mut roots = lock(&self.inner.roots);
         if roots.shutting_down {
             return Err(SpawnError::ShuttingDown);
         }
-        roots.actors.insert(
-            process.id(),
-            Child {
-                process,
-                abort: None,
-            },
-        );
-        Ok(())
-    }
-
-    /// Records how to kill a top-level actor, unless it has already exited.
-    pub(crate) fn set_root_abort(&self, id: ActorId, abort: AbortHandle) {
-        if let Some(root) = lock(&self.inner.roots).actors.get_mut(&id) {
-            root.abort = Some(abort);
-        }
+        let key = roots.actors.insert(process);
+        Ok(RootSlot(NonZeroUsize::MIN.saturating_add(key)))
     }
 
     /// Keeps one timer of the system always due within [`ANCHOR_PERIOD`], on the current
@@ -282,8 +277,8 @@ impl ActorSystem {
         });
     }
 
-    pub(crate) fn remove_root(&self, id: ActorId) {
-        lock(&self.inner.roots).actors.remove(&id);
+    pub(crate) fn remove_root(&self, slot: RootSlot) {
+        lock(&self.inner.roots).actors.try_remove(slot.0.get() - 1);
     }
 }
 

@@ -1,17 +1,23 @@
 //! [`Ctx`], what a handler can reach of its own actor: its ref, the system, children,
 //! timers, the stash, deferred work and stopping.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
+use std::future::{Future, poll_fn};
+use std::pin::{Pin, pin};
 use std::sync::Arc;
+use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
 use tokio::task::AbortHandle;
+use tokio::time::{Instant, Sleep};
 
+use super::run::drop_remains;
 use super::spawn::SpawnBuilder;
 use super::{Actor, ActorId, ActorRef, Envelope, Process};
 use crate::exit::ExitReason;
-use crate::system::ActorSystem;
+use crate::system::{ActorSystem, RootSlot};
 
 /// How long a parent waits for each child to stop before killing it.
 pub(crate) const CHILD_SHUTDOWN: Duration = Duration::from_secs(5);
@@ -70,10 +76,13 @@ pub struct Ctx<A: Actor> {
     /// What most actors never use, allocated on first use to keep idle actors small.
     extras: Option<Box<Extras<A>>>,
     pending_continue: Option<A::Continue>,
+    /// The actor's slot among the system's top-level actors, if it is one.
+    root: Option<RootSlot>,
 }
 
 struct Extras<A: Actor> {
-    idle_timeout: Option<Duration>,
+    name: Option<Cow<'static, str>>,
+    idle: Idle,
     stop: Option<ExitReason>,
     timers: Timers,
     children: Children,
@@ -82,13 +91,49 @@ struct Extras<A: Actor> {
 }
 
 impl<A: Actor> Ctx<A> {
-    pub(crate) fn new(me: ActorRef<A>, system: ActorSystem) -> Self {
-        Self {
+    /// The context of a new actor, which from now on owns its name and root slot: they are
+    /// released when it exits, or when the context is dropped first.
+    pub(crate) fn new(
+        me: ActorRef<A>,
+        system: ActorSystem,
+        name: Option<Cow<'static, str>>,
+        root: Option<RootSlot>,
+    ) -> Self {
+        let mut ctx = Self {
             me,
             system,
             extras: None,
             pending_continue: None,
+            root,
+        };
+        if name.is_some() {
+            ctx.extras().name = name;
         }
+        ctx
+    }
+
+    /// Publishes the exit exactly once: releases the name and root slot, closes the
+    /// mailbox (later sends fail with `NoProc`), sets the reason (waking waiters), and only
+    /// then drops the messages still queued, so callers waiting on them see
+    /// `Exited(reason)`.
+    ///
+    /// If the context is dropped before (the task was killed), its `Drop` publishes
+    /// [`ExitReason::Killed`].
+    pub(crate) fn publish_exit(&mut self, reason: ExitReason) {
+        let shared = self.me.shared();
+        if shared.exit.reason().is_some() {
+            return;
+        }
+        if let Some(name) = self.extras.as_mut().and_then(|e| e.name.take()) {
+            self.system.unregister(&name, shared.id);
+        }
+        if let Some(slot) = self.root.take() {
+            self.system.remove_root(slot);
+        }
+        let leftovers = shared.mailbox.close();
+        shared.exit.set(reason);
+        // Too late to change the reason: a panic in a message's `Drop` is only reported.
+        let _ = drop_remains(shared.id, leftovers);
     }
 
     /// This actor's own ref (a cast to it is fine; a call to it fails with
@@ -128,8 +173,8 @@ impl<A: Actor> Ctx<A> {
             .children
             .list
             .iter()
-            .filter(|c| c.process.exit().reason().is_none())
-            .map(|c| c.process.id())
+            .filter(|c| c.exit().reason().is_none())
+            .map(|c| c.id())
             .collect()
     }
 
@@ -190,7 +235,9 @@ impl<A: Actor> Ctx<A> {
     /// `None` turns it off.
     pub fn set_idle_timeout(&mut self, timeout: Option<Duration>) {
         if timeout.is_some() || self.extras.is_some() {
-            self.extras().idle_timeout = timeout;
+            let idle = &mut self.extras().idle;
+            idle.timeout = timeout;
+            idle.armed = false;
         }
     }
 
@@ -239,9 +286,20 @@ impl<A: Actor> Ctx<A> {
         self.extras.get_or_insert_with(Extras::boxed)
     }
 
-    /// The idle timeout, if one is set.
-    pub(crate) fn idle_timeout(&self) -> Option<Duration> {
-        self.extras.as_ref()?.idle_timeout
+    /// Waits out the idle timeout, if one is set and has not fired in this idle period.
+    pub(crate) fn poll_idle(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        match &mut self.extras {
+            Some(extras) => extras.idle.poll(cx),
+            None => Poll::Pending,
+        }
+    }
+
+    /// A message arrived: a new idle period begins.
+    pub(crate) fn note_activity(&mut self) {
+        if let Some(extras) = &mut self.extras {
+            extras.idle.armed = false;
+            extras.idle.fired = false;
+        }
     }
 
     /// A stop asked for by the current handler, if any.
@@ -294,22 +352,61 @@ impl<A: Actor> fmt::Debug for Ctx<A> {
 
 impl<A: Actor> Drop for Ctx<A> {
     fn drop(&mut self) {
-        // Reached with work left only when the actor's task was aborted: take the rest down.
+        // Reached with work left only when the actor's task was killed (or its init failed
+        // before it ran): take the rest down, then publish `Killed`.
         if let Some(extras) = &mut self.extras {
             extras.timers.cancel_all();
             for child in extras.children.list.drain(..) {
-                if let Some(abort) = child.abort {
-                    abort.abort();
-                }
+                child.kill();
             }
         }
+        self.publish_exit(ExitReason::Killed);
+    }
+}
+
+/// The idle timeout and its timer, which is made on first use and then reused.
+#[derive(Default)]
+struct Idle {
+    timeout: Option<Duration>,
+    sleep: Option<Pin<Box<Sleep>>>,
+    /// Whether `sleep` counts the current idle period.
+    armed: bool,
+    /// Whether the timeout fired in the current idle period.
+    fired: bool,
+}
+
+impl Idle {
+    fn poll(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        let Some(timeout) = self.timeout else {
+            return Poll::Pending;
+        };
+        if self.fired {
+            return Poll::Pending;
+        }
+        let sleep = match &mut self.sleep {
+            Some(sleep) => {
+                if !self.armed {
+                    sleep.as_mut().reset(crate::call::deadline_after(timeout));
+                }
+                sleep
+            }
+            None => self.sleep.insert(Box::pin(tokio::time::sleep_until(
+                crate::call::deadline_after(timeout),
+            ))),
+        };
+        self.armed = true;
+        ready!(sleep.as_mut().poll(cx));
+        self.armed = false;
+        self.fired = true;
+        Poll::Ready(())
     }
 }
 
 impl<A: Actor> Extras<A> {
     fn boxed() -> Box<Self> {
         Box::new(Self {
-            idle_timeout: None,
+            name: None,
+            idle: Idle::default(),
             stop: None,
             timers: Timers::default(),
             children: Children::default(),
@@ -371,12 +468,8 @@ impl Timers {
     }
 }
 
-#[derive(Clone)]
-pub(crate) struct Child {
-    pub(crate) process: Arc<dyn Process>,
-    /// `None` only for a top-level actor whose task is being spawned.
-    pub(crate) abort: Option<AbortHandle>,
-}
+/// A child or top-level actor, seen without its type.
+pub(crate) type Child = Arc<dyn Process>;
 
 #[derive(Default)]
 pub(crate) struct Children {
@@ -388,7 +481,7 @@ impl Children {
     pub(crate) fn push(&mut self, child: Child) {
         // Forget children that already exited, at doubling sizes so it stays amortised O(1).
         if self.list.len() >= self.prune_at.max(16) {
-            self.list.retain(|c| c.process.exit().reason().is_none());
+            self.list.retain(|c| c.exit().reason().is_none());
             self.prune_at = self.list.len() * 2;
         }
         self.list.push(child);
@@ -398,26 +491,36 @@ impl Children {
     /// leaves the list only once stopped, so if this actor is killed meanwhile, `Drop` still
     /// kills the child.
     async fn stop_all(&mut self) {
+        let mut deadline = pin!(tokio::time::sleep(CHILD_SHUTDOWN));
         while let Some(child) = self.list.last() {
-            stop_process(child, CHILD_SHUTDOWN).await;
+            if child.exit().reason().is_none() {
+                deadline.as_mut().reset(Instant::now() + CHILD_SHUTDOWN);
+                stop_process(&**child, deadline.as_mut()).await;
+            }
             self.list.pop();
         }
     }
 }
 
-/// Asks `child` to stop and waits up to `grace` for it; kills it after that. `true` if it
-/// stopped by itself.
-pub(crate) async fn stop_process(child: &Child, grace: Duration) -> bool {
-    if !child.process.request_stop(ExitReason::Shutdown) && child.process.exit().reason().is_some()
-    {
+/// Asks `process` to stop and waits for it until `deadline`; kills it after that. `true`
+/// if it stopped by itself. One timer serves a whole shutdown.
+pub(crate) async fn stop_process(process: &dyn Process, mut deadline: Pin<&mut Sleep>) -> bool {
+    let exit = process.exit();
+    if !process.request_stop(ExitReason::Shutdown) && exit.reason().is_some() {
         return true;
     }
-    let exit = child.process.exit();
-    if tokio::time::timeout(grace, exit.wait()).await.is_ok() {
+    let mut waiting = pin!(exit.wait());
+    let stopped = poll_fn(|cx| {
+        if waiting.as_mut().poll(cx).is_ready() {
+            return Poll::Ready(true);
+        }
+        deadline.as_mut().poll(cx).map(|()| false)
+    })
+    .await;
+    if stopped {
         return true;
     }
-    if let Some(abort) = &child.abort {
-        abort.abort();
+    if process.kill() {
         // A killed task is dropped at its next scheduling point; let it publish `Killed`
         // (one stuck in a handler that never yields cannot be waited for).
         let _ = tokio::time::timeout(KILL_GRACE, exit.wait()).await;

@@ -1,25 +1,22 @@
 //! The life of an actor: init, the receive loop, and the exit sequence.
 
 use std::any::Any;
-use std::borrow::Cow;
 use std::cell::Cell;
-use std::collections::VecDeque;
 use std::future::{Future, poll_fn};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
-use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, ready};
 
 use pin_project_lite::pin_project;
 use tokio::sync::oneshot;
 
 use super::ctx::Ctx;
-use super::{Actor, ActorId, Envelope, Shared};
+use super::{Actor, ActorId, Envelope};
 use crate::__private::InitError;
 use crate::error::SpawnError;
 use crate::exit::ExitReason;
+use crate::mailbox::Batch;
 use crate::message::Info;
-use crate::system::ActorSystem;
 
 thread_local! {
     /// The id of the actor being polled on this thread (0 for none).
@@ -63,7 +60,7 @@ fn teardown<R>(id: ActorId, f: impl FnOnce() -> R) -> R {
 
 /// Drops user values (messages, state) as the teardown of actor `id`; a panic in their
 /// `Drop` is caught and returned as its message.
-fn drop_remains<T>(id: ActorId, value: T) -> Result<(), String> {
+pub(crate) fn drop_remains<T>(id: ActorId, value: T) -> Result<(), String> {
     teardown(id, || {
         catch_unwind(AssertUnwindSafe(move || drop(value)))
             .map_err(|payload| panic_message(payload.as_ref()))
@@ -74,12 +71,6 @@ fn drop_remains<T>(id: ActorId, value: T) -> Result<(), String> {
 pub(crate) fn current_actor() -> Option<ActorId> {
     let id = CURRENT.with(Cell::get);
     (id != 0).then_some(ActorId(id))
-}
-
-/// Lets the tokio scheduler run others once this task has used its budget, so an actor fed
-/// faster than it handles never hogs its worker (and can still be aborted).
-fn cooperate() -> impl Future<Output = ()> {
-    poll_fn(|cx| tokio::task::coop::poll_proceed(cx).map(|restore| restore.made_progress()))
 }
 
 pin_project! {
@@ -164,58 +155,6 @@ fn panic_message(payload: &(dyn Any + Send)) -> String {
     }
 }
 
-/// Marks the actor exited exactly once: on the normal path through `finish`, and with
-/// `Killed` if the task is dropped first (aborted, or its runtime shut down), even before
-/// its first poll.
-pub(crate) struct ExitGuard<A: Actor> {
-    shared: Arc<Shared<A>>,
-    system: ActorSystem,
-    name: Option<Cow<'static, str>>,
-    root: bool,
-    done: bool,
-}
-
-impl<A: Actor> ExitGuard<A> {
-    pub(crate) fn new(
-        shared: Arc<Shared<A>>,
-        system: ActorSystem,
-        name: Option<Cow<'static, str>>,
-        root: bool,
-    ) -> Self {
-        Self {
-            shared,
-            system,
-            name,
-            root,
-            done: false,
-        }
-    }
-
-    fn finish(&mut self, reason: ExitReason) {
-        self.done = true;
-        if let Some(name) = self.name.take() {
-            self.system.unregister(&name, self.shared.id);
-        }
-        if self.root {
-            self.system.remove_root(self.shared.id);
-        }
-        // Close first so later sends fail with NoProc, then publish the reason, then drop
-        // what was left: callers still waiting see `Exited(reason)`.
-        let leftovers = self.shared.mailbox.close();
-        self.shared.exit.set(reason);
-        // Too late to change the reason: a panic in a message's `Drop` is only reported.
-        let _ = drop_remains(self.shared.id, leftovers);
-    }
-}
-
-impl<A: Actor> Drop for ExitGuard<A> {
-    fn drop(&mut self) {
-        if !self.done {
-            self.finish(ExitReason::Killed);
-        }
-    }
-}
-
 /// Why one step of the loop ended the actor.
 fn crash(panic: String) -> ExitReason {
     ExitReason::Panic(panic)
@@ -236,16 +175,14 @@ pub(crate) fn init_now<A: Actor>(
 }
 
 /// The end of an actor whose synchronous `#[init]` failed in the spawner.
-pub(crate) fn fail_init<A: Actor>(mut guard: ExitGuard<A>, ctx: Ctx<A>, reason: ExitReason) {
-    let id = guard.shared.id;
-    guard.finish(reason);
-    let _ = drop_remains(id, ctx);
+pub(crate) fn fail_init<A: Actor>(mut ctx: Ctx<A>, reason: ExitReason) {
+    ctx.publish_exit(reason);
+    let _ = drop_remains(ctx.id(), ctx);
 }
 
 /// An actor whose `#[init]` is async: runs it in the actor's task, reports to the spawner,
 /// then lives.
 pub(crate) async fn run<A: Actor>(
-    guard: ExitGuard<A>,
     mut ctx: Ctx<A>,
     args: A::Args,
     started: oneshot::Sender<Result<(), SpawnError>>,
@@ -255,133 +192,186 @@ pub(crate) async fn run<A: Actor>(
         Ok(Err(err)) => {
             let message = err.into_message();
             let reason = ExitReason::Error(message.clone());
-            Box::pin(wind_down(ctx, guard, reason)).await;
+            Box::pin(wind_down(ctx, reason)).await;
             let _ = started.send(Err(SpawnError::Init(message)));
             return;
         }
         Err(panic) => {
-            Box::pin(wind_down(ctx, guard, crash(panic.clone()))).await;
+            Box::pin(wind_down(ctx, crash(panic.clone()))).await;
             let _ = started.send(Err(SpawnError::InitPanic(panic)));
             return;
         }
     };
     let _ = started.send(Ok(()));
-    life(guard, ctx, state).await;
+    life(ctx, state).await;
 }
 
 /// An actor's life after `#[init]`: deferred work, the receive loop, and the exit.
-pub(crate) async fn life<A: Actor>(guard: ExitGuard<A>, mut ctx: Ctx<A>, mut state: A) {
-    let shared = guard.shared.clone();
-    let id = shared.id;
-    let mut batch: VecDeque<Envelope<A>> = VecDeque::new();
-    let mut idle_fired = false;
-    let reason = 'life: loop {
-        // Deferred work first (OTP's handle_continue), then stop requests.
-        while let Some(arg) = ctx.take_continue() {
-            if let Err(panic) = guarded(state.__continue(arg, &mut ctx)).await {
-                break 'life crash(panic);
+///
+/// Not an `async fn`: one of those would keep a second copy of its by-value arguments in
+/// every idle actor.
+#[allow(clippy::manual_async_fn)]
+pub(crate) fn life<A: Actor>(mut ctx: Ctx<A>, mut state: A) -> impl Future<Output = ()> + Send {
+    async move {
+        // Messages taken from the mailbox at once, handled one by one; boxed on first use
+        // so an actor that never receives stays small.
+        let mut batch: Batch<Envelope<A>> = None;
+        let reason = loop {
+            let step = match poll_fn(|cx| next_step(cx, &mut ctx, &mut batch)).await {
+                Ok(step) => step,
+                Err(reason) => break reason,
+            };
+            // The step is consumed before the await, so no idle actor keeps room for it.
+            if let Err(panic) = guarded(dispatch(&mut state, &mut ctx, step)).await {
+                break crash(panic);
             }
-        }
-        if let Some(reason) = ctx.take_stop() {
-            break reason;
-        }
-
-        let step = if let Some(msg) = ctx.pop_replay() {
-            idle_fired = false;
-            Step::Handle(msg)
-        } else if let Some(envelope) = batch.pop_front() {
-            idle_fired = false;
-            match envelope {
-                Envelope::Msg(msg) => {
-                    shared.mailbox.release();
-                    Step::Handle(msg)
-                }
-                Envelope::Timer(timer, msg) if ctx.timer_fired(timer) => Step::Handle(msg),
-                Envelope::Timer(_, msg) => match drop_remains(id, msg) {
-                    Ok(()) => continue,
-                    Err(panic) => break crash(panic),
-                },
-                Envelope::Stop(reason) => break reason,
-            }
-        } else {
-            let idle = if idle_fired { None } else { ctx.idle_timeout() };
-            if receive(&shared, &mut batch, idle).await {
-                continue;
-            }
-            idle_fired = true;
-            Step::Idle
         };
-        cooperate().await;
-        let outcome = match step {
-            Step::Handle(msg) => guarded(state.__handle(msg, &mut ctx)).await,
-            Step::Idle => guarded(state.__info(Info::Timeout, &mut ctx)).await,
-        };
-        if let Err(panic) = outcome {
-            break crash(panic);
-        }
-    };
-
-    // Boxed: the exit path is taken once, and its futures would otherwise make every idle
-    // actor larger.
-    Box::pin(exit(state, ctx, guard, reason)).await;
-    // Messages taken from the mailbox but not handled are dropped only now, after the reason
-    // is published.
-    let _ = drop_remains(id, batch);
+        let id = ctx.id();
+        // Boxed: the exit path is taken once, and its futures would otherwise make every
+        // idle actor larger.
+        Box::pin(exit(state, ctx, reason)).await;
+        // Messages taken from the mailbox but not handled are dropped only now, after the
+        // reason is published.
+        let _ = drop_remains(id, batch);
+    }
 }
 
-/// What the loop does next.
-enum Step<M> {
-    Handle(M),
+/// What the loop does next, unless it exits.
+enum Step<A: Actor> {
+    Continue(A::Continue),
+    Handle(A::Msg),
     Idle,
+}
+
+pin_project! {
+    /// The handler future of one step.
+    #[project = HandlerProj]
+    enum Handler<C, H, I> {
+        Continue { #[pin] fut: C },
+        Handle { #[pin] fut: H },
+        Info { #[pin] fut: I },
+    }
+}
+
+impl<C, H, I> Future for Handler<C, H, I>
+where
+    C: Future<Output = ()>,
+    H: Future<Output = ()>,
+    I: Future<Output = ()>,
+{
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        match self.project() {
+            HandlerProj::Continue { fut } => fut.poll(cx),
+            HandlerProj::Handle { fut } => fut.poll(cx),
+            HandlerProj::Info { fut } => fut.poll(cx),
+        }
+    }
+}
+
+/// Starts the handler for `step`.
+fn dispatch<'a, A: Actor>(
+    state: &'a mut A,
+    ctx: &'a mut Ctx<A>,
+    step: Step<A>,
+) -> Handler<
+    impl Future<Output = ()> + Send + 'a,
+    impl Future<Output = ()> + Send + 'a,
+    impl Future<Output = ()> + Send + 'a,
+> {
+    match step {
+        Step::Continue(arg) => Handler::Continue {
+            fut: state.__continue(arg, ctx),
+        },
+        Step::Handle(msg) => Handler::Handle {
+            fut: state.__handle(msg, ctx),
+        },
+        Step::Idle => Handler::Info {
+            fut: state.__info(Info::Timeout, ctx),
+        },
+    }
+}
+
+/// Picks the next step: deferred work first (OTP's `handle_continue`), then a stop asked
+/// for by the last handler, then unstashed messages, then the mailbox in order; waits for
+/// a message or the idle timeout. Spends the task's coop budget, so an actor fed faster
+/// than it handles still lets the scheduler run others (and can be killed).
+fn next_step<A: Actor>(
+    cx: &mut Context<'_>,
+    ctx: &mut Ctx<A>,
+    batch: &mut Batch<Envelope<A>>,
+) -> Poll<Result<Step<A>, ExitReason>> {
+    let coop = ready!(tokio::task::coop::poll_proceed(cx));
+    if let Some(arg) = ctx.take_continue() {
+        coop.made_progress();
+        return Poll::Ready(Ok(Step::Continue(arg)));
+    }
+    if let Some(reason) = ctx.take_stop() {
+        return Poll::Ready(Err(reason));
+    }
+    if let Some(msg) = ctx.pop_replay() {
+        ctx.note_activity();
+        coop.made_progress();
+        return Poll::Ready(Ok(Step::Handle(msg)));
+    }
+    loop {
+        let Some(envelope) = batch.as_mut().and_then(|b| b.pop_front()) else {
+            if ctx
+                .me()
+                .shared()
+                .mailbox
+                .poll_take_all(cx, batch)
+                .is_ready()
+            {
+                continue;
+            }
+            ready!(ctx.poll_idle(cx));
+            coop.made_progress();
+            return Poll::Ready(Ok(Step::Idle));
+        };
+        ctx.note_activity();
+        match envelope {
+            Envelope::Msg(msg) => {
+                ctx.me().shared().mailbox.release();
+                coop.made_progress();
+                return Poll::Ready(Ok(Step::Handle(msg)));
+            }
+            Envelope::Timer(timer, msg) if ctx.timer_fired(timer) => {
+                coop.made_progress();
+                return Poll::Ready(Ok(Step::Handle(msg)));
+            }
+            Envelope::Timer(_, msg) => {
+                if let Err(panic) = drop_remains(ctx.id(), msg) {
+                    return Poll::Ready(Err(crash(panic)));
+                }
+            }
+            Envelope::Stop(reason) => return Poll::Ready(Err(reason)),
+        }
+    }
 }
 
 /// The end of an actor that ran: children and timers, `#[terminate]`, the state's `Drop`,
 /// then the published exit.
-async fn exit<A: Actor>(
-    mut state: A,
-    mut ctx: Ctx<A>,
-    mut guard: ExitGuard<A>,
-    reason: ExitReason,
-) {
+async fn exit<A: Actor>(mut state: A, mut ctx: Ctx<A>, reason: ExitReason) {
     ctx.wind_down().await;
     let reason = match guarded(state.__terminate(&reason, &mut ctx)).await {
         Ok(()) => reason,
         Err(panic) => crash(panic),
     };
     // The state's own `Drop` is user code too.
-    let id = guard.shared.id;
+    let id = ctx.id();
     let reason = match drop_remains(id, state) {
         Ok(()) => reason,
         Err(panic) => crash(panic),
     };
-    guard.finish(reason);
+    ctx.publish_exit(reason);
     let _ = drop_remains(id, ctx);
 }
 
 /// The end of an actor whose `#[init]` failed.
-async fn wind_down<A: Actor>(mut ctx: Ctx<A>, mut guard: ExitGuard<A>, reason: ExitReason) {
+async fn wind_down<A: Actor>(mut ctx: Ctx<A>, reason: ExitReason) {
     ctx.wind_down().await;
-    guard.finish(reason);
-    let _ = drop_remains(guard.shared.id, ctx);
-}
-
-/// Waits for messages (moving them all into `batch`); `false` if `idle` passed first.
-async fn receive<A: Actor>(
-    shared: &Shared<A>,
-    batch: &mut VecDeque<Envelope<A>>,
-    idle: Option<std::time::Duration>,
-) -> bool {
-    // Boxed: a timer is large, and an idle actor without an idle timeout should not carry
-    // room for one.
-    let mut sleep = idle.map(|d| Box::pin(tokio::time::sleep(d)));
-    poll_fn(|cx| {
-        if shared.mailbox.poll_take_all(cx, batch).is_ready() {
-            return Poll::Ready(true);
-        }
-        match sleep.as_mut().map(|s| s.as_mut().poll(cx)) {
-            Some(Poll::Ready(())) => Poll::Ready(false),
-            _ => Poll::Pending,
-        }
-    })
-    .await
+    ctx.publish_exit(reason);
+    let _ = drop_remains(ctx.id(), ctx);
 }

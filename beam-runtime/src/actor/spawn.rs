@@ -8,11 +8,9 @@ use std::sync::Arc;
 
 use tokio::sync::oneshot;
 
-use super::ctx::{Child, Children};
-use tokio::task::AbortHandle;
-
 use super::Ctx;
-use super::run::{ActorTask, ExitGuard, fail_init, init_now, life, run};
+use super::ctx::Children;
+use super::run::{ActorTask, fail_init, init_now, life, run};
 use super::{Actor, ActorId, ActorRef, ExitCell, Process, Shared};
 use crate::error::SpawnError;
 use crate::exit::ExitReason;
@@ -128,49 +126,48 @@ impl<'a, A: Actor> SpawnBuilder<'a, A> {
         if let Some(name) = &name {
             system.register(name.clone(), &shared)?;
         }
-        let is_root = parent.is_none();
         let process: Arc<dyn Process> = shared.clone();
-        if is_root {
-            if let Err(err) = system.add_root(process.clone()) {
-                if let Some(name) = &name {
-                    system.unregister(name, shared.id);
+        let root = match &parent {
+            Some(_) => None,
+            None => match system.add_root(process.clone()) {
+                Ok(slot) => Some(slot),
+                Err(err) => {
+                    if let Some(name) = &name {
+                        system.unregister(name, shared.id);
+                    }
+                    return Err(err);
                 }
-                return Err(err);
-            }
+            },
+        };
+        if let Some(children) = parent {
+            children.push(process);
         }
-        // From here the guard owns the name and the root entry: dropping the task, even
+        // From here the context owns the name and the root slot: dropping the task, even
         // before its first poll, releases them and publishes `Killed`.
         let id = shared.id;
-        let guard = ExitGuard::new(shared.clone(), system.clone(), name, is_root);
-        let mut ctx = Ctx::new(ActorRef::from_shared(shared.clone()), system.clone());
-        let track = |abort: AbortHandle| match parent {
-            Some(children) => children.push(Child {
-                process,
-                abort: Some(abort),
-            }),
-            None => system.set_root_abort(id, abort),
-        };
+        let me = ActorRef::from_shared(shared.clone());
+        let mut ctx = Ctx::new(me, system.clone(), name, root);
         match init_now::<A>(id, args, &mut ctx) {
             // A sync `#[init]` (or none) already ran: no hand-shake with the new task.
             Ok(Ok(Ok(state))) => {
-                let t = ActorTask::new(id, life(guard, ctx, state));
-                track(tokio::spawn(t).abort_handle());
+                let task = tokio::spawn(ActorTask::new(id, life(ctx, state)));
+                shared.mailbox.set_abort(task.abort_handle());
                 Ok(ActorRef::from_shared(shared))
             }
             Ok(Ok(Err(err))) => {
                 let message = err.into_message();
-                fail_init(guard, ctx, ExitReason::Error(message.clone()));
+                fail_init(ctx, ExitReason::Error(message.clone()));
                 Err(SpawnError::Init(message))
             }
             Err(panic) => {
-                fail_init(guard, ctx, ExitReason::Panic(panic.clone()));
+                fail_init(ctx, ExitReason::Panic(panic.clone()));
                 Err(SpawnError::InitPanic(panic))
             }
             // An async `#[init]` runs in the actor's task; wait for its verdict.
             Ok(Err(args)) => {
                 let (started_tx, started_rx) = oneshot::channel();
-                let task = ActorTask::new(id, run::<A>(guard, ctx, args, started_tx));
-                track(tokio::spawn(task).abort_handle());
+                let task = tokio::spawn(ActorTask::new(id, run::<A>(ctx, args, started_tx)));
+                shared.mailbox.set_abort(task.abort_handle());
                 match started_rx.await {
                     Ok(Ok(())) => Ok(ActorRef::from_shared(shared)),
                     Ok(Err(err)) => Err(err),
