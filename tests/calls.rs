@@ -397,3 +397,85 @@ async fn an_unbounded_timeout_does_not_overflow() {
     assert_eq!(s.nap(10).timeout(Duration::MAX).await, Ok(10));
     assert_eq!(system.shutdown_with(Duration::MAX).await, Ok(()));
 }
+
+fn runtime(paused: bool) -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(paused)
+        .build()
+        .expect("a runtime")
+}
+
+#[test]
+fn calls_time_themselves_when_the_deadline_task_is_gone() {
+    // Call deadlines are served by a task on the runtime of the system's first spawn.
+    let first = runtime(false);
+    let system = ActorSystem::new();
+    first.block_on(svc(&system));
+    let second = runtime(true);
+    let s = second.block_on(svc(&system));
+    // One call is already waiting when the deadline task's runtime goes away...
+    let mut waiting = Box::pin(s.nap(60_000).timeout(Duration::from_millis(100)));
+    second.block_on(std::future::poll_fn(|cx| {
+        assert!(waiting.as_mut().poll(cx).is_pending());
+        std::task::Poll::Ready(())
+    }));
+    drop(first);
+    second.block_on(async {
+        let start = Instant::now();
+        assert_eq!(waiting.await, Err(CallError::Timeout));
+        assert_eq!(start.elapsed(), Duration::from_millis(100));
+        // ...and new calls time themselves too.
+        let start = Instant::now();
+        let late = s.nap(60_000).timeout(Duration::from_millis(50)).await;
+        assert_eq!(late, Err(CallError::Timeout));
+        assert_eq!(start.elapsed(), Duration::from_millis(50));
+        // The next spawn starts a deadline task on this runtime.
+        let other = svc(&system).await;
+        let start = Instant::now();
+        let late = other.nap(60_000).timeout(Duration::from_millis(20)).await;
+        assert_eq!(late, Err(CallError::Timeout));
+        assert_eq!(start.elapsed(), Duration::from_millis(20));
+        system.shutdown_with(Duration::from_secs(1)).await.ok();
+    });
+}
+
+#[tokio::test(start_paused = true)]
+async fn many_waiting_calls_each_time_out_at_their_own_deadline() {
+    let system = ActorSystem::new();
+    let s = svc(&system).await;
+    let start = Instant::now();
+    // More than one batch of wake-ups, with deadlines out of order.
+    let calls: Vec<_> = (0..100u64)
+        .map(|i| {
+            let s = s.clone();
+            let ms = 10 + (i * 37) % 100;
+            tokio::spawn(async move {
+                let out = s.nap(60_000).timeout(Duration::from_millis(ms)).await;
+                (ms, out, start.elapsed())
+            })
+        })
+        .collect();
+    for call in calls {
+        let (ms, out, elapsed) = call.await.unwrap();
+        assert_eq!(out, Err(CallError::Timeout));
+        assert_eq!(elapsed, Duration::from_millis(ms));
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_deadline_task_ends_with_its_system() {
+    let metrics = tokio::runtime::Handle::current().metrics();
+    let system = ActorSystem::new();
+    let s = svc(&system).await;
+    let late = s.nap(60_000).timeout(Duration::from_millis(10)).await;
+    assert_eq!(late, Err(CallError::Timeout));
+    // The actor and the system's deadline task.
+    assert_eq!(metrics.num_alive_tasks(), 2);
+    system.shutdown().await;
+    drop((s, system));
+    for _ in 0..3 {
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(metrics.num_alive_tasks(), 0);
+}

@@ -41,6 +41,7 @@ use tokio::sync::Notify;
 use crate::exit::ExitReason;
 use crate::mailbox::Mailbox;
 use crate::message::Info;
+use crate::system::ActorSystem;
 
 pub use actor_ref::ActorRef;
 pub use ctx::{Ctx, TimerRef};
@@ -178,6 +179,7 @@ impl ExitCell {
 /// The part of an actor that refs share.
 pub(crate) struct Shared<A: Actor> {
     pub(crate) id: ActorId,
+    pub(crate) system: ActorSystem,
     pub(crate) mailbox: Mailbox<Envelope<A>>,
     pub(crate) exit: ExitCell,
 }

@@ -38,11 +38,12 @@ use std::time::Duration;
 use pin_project_lite::pin_project;
 use tokio::sync::futures::Notified;
 use tokio::sync::{AcquireError, SemaphorePermit, oneshot};
-use tokio::time::{Instant, Sleep, sleep_until};
+use tokio::time::Instant;
 
 use crate::actor::actor_ref::RawRef;
 use crate::actor::run::current_actor;
 use crate::actor::{Actor, Envelope};
+use crate::deadline::{Deadline, Deadlines};
 use crate::error::{CallError, SendError};
 
 /// How long a call waits for its reply unless told otherwise.
@@ -59,15 +60,15 @@ pub(crate) fn deadline_after(timeout: Duration) -> Instant {
 type Acquire<'a> =
     Pin<Box<dyn Future<Output = Result<SemaphorePermit<'a>, AcquireError>> + Send + 'a>>;
 
-pin_project! {
-    #[project = StageProj]
-    enum Stage<'a> {
-        Start,
-        Room { acquire: Acquire<'a>, #[pin] sleep: Sleep },
-        Waiting { #[pin] sleep: Sleep },
-        Exiting { #[pin] exited: Notified<'a>, #[pin] sleep: Sleep },
-        Done,
-    }
+enum Stage<'a> {
+    Start,
+    /// Waiting for room in a bounded mailbox.
+    Room(Acquire<'a>),
+    /// Sent; waiting for the reply.
+    Waiting,
+    /// The actor is going down: waiting for its final reason (boxed: a rare path).
+    Exiting(Pin<Box<Notified<'a>>>),
+    Done,
 }
 
 pin_project! {
@@ -86,8 +87,17 @@ pin_project! {
         msg: Option<A::Msg>,
         rx: oneshot::Receiver<Option<T>>,
         timeout: Duration,
-        #[pin]
         stage: Stage<'a>,
+        deadline: Option<Deadline>,
+    }
+
+    impl<'a, A: Actor, T> PinnedDrop for Call<'a, A, T> {
+        fn drop(this: Pin<&mut Self>) {
+            let this = this.project();
+            if let Some(deadline) = this.deadline {
+                deadline.clear(this.target.shared.system.deadlines());
+            }
+        }
     }
 }
 
@@ -103,6 +113,7 @@ impl<'a, A: Actor, T> Call<'a, A, T> {
             rx,
             timeout: DEFAULT_CALL_TIMEOUT,
             stage: Stage::Start,
+            deadline: None,
         }
     }
 
@@ -118,115 +129,92 @@ impl<A: Actor, T> Future for Call<'_, A, T> {
     type Output = Result<T, CallError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let mut this = self.project();
+        let this = self.project();
         let shared = &*this.target.shared;
-        loop {
-            match this.stage.as_mut().project() {
-                StageProj::Start => {
+        let table = shared.system.deadlines();
+        let out = loop {
+            match this.stage {
+                Stage::Start => {
                     if current_actor() == Some(shared.id) {
-                        this.stage.set(Stage::Done);
-                        return Poll::Ready(Err(CallError::CallingSelf));
+                        break Err(CallError::CallingSelf);
                     }
-                    let deadline = deadline_after(*this.timeout);
+                    *this.deadline = Some(Deadline::new(deadline_after(*this.timeout)));
                     match shared.mailbox.try_reserve() {
                         Ok(_) => {}
                         Err(SendError::Full) => {
                             let room = shared.mailbox.room().expect("a full mailbox is bounded");
-                            this.stage.set(Stage::Room {
-                                acquire: Box::pin(room.acquire()),
-                                sleep: sleep_until(deadline),
-                            });
+                            *this.stage = Stage::Room(Box::pin(room.acquire()));
                             continue;
                         }
-                        Err(SendError::NoProc) => {
-                            this.stage.set(Stage::Done);
-                            return Poll::Ready(Err(CallError::NoProc));
-                        }
+                        Err(SendError::NoProc) => break Err(CallError::NoProc),
                     }
                     let msg = this.msg.take().expect("a call sends once");
                     if shared.mailbox.push(Envelope::Msg(msg)).is_err() {
-                        this.stage.set(Stage::Done);
-                        return Poll::Ready(Err(CallError::NoProc));
+                        break Err(CallError::NoProc);
                     }
-                    this.stage.set(Stage::Waiting {
-                        sleep: sleep_until(deadline),
-                    });
+                    *this.stage = Stage::Waiting;
                 }
-                StageProj::Room { acquire, sleep } => match acquire.as_mut().poll(cx) {
+                Stage::Room(acquire) => match acquire.as_mut().poll(cx) {
                     Poll::Ready(Ok(permit)) => {
                         permit.forget();
-                        let deadline = sleep.deadline();
                         let msg = this.msg.take().expect("a call sends once");
                         if shared.mailbox.push(Envelope::Msg(msg)).is_err() {
-                            this.stage.set(Stage::Done);
-                            return Poll::Ready(Err(CallError::NoProc));
+                            break Err(CallError::NoProc);
                         }
-                        this.stage.set(Stage::Waiting {
-                            sleep: sleep_until(deadline),
-                        });
+                        *this.stage = Stage::Waiting;
                     }
+                    // The mailbox closed while we waited: the actor is going down.
                     Poll::Ready(Err(_)) => {
-                        // The mailbox closed while we waited: the actor is going down.
-                        let deadline = sleep.deadline();
-                        this.stage.set(Stage::Exiting {
-                            exited: shared.exit.notified(),
-                            sleep: sleep_until(deadline),
-                        });
+                        *this.stage = Stage::Exiting(Box::pin(shared.exit.notified()));
                     }
-                    Poll::Pending => {
-                        if sleep.poll(cx).is_ready() {
-                            this.stage.set(Stage::Done);
-                            return Poll::Ready(Err(CallError::Timeout));
-                        }
-                        return Poll::Pending;
-                    }
+                    Poll::Pending => match expired(this.deadline, table, cx) {
+                        true => break Err(CallError::Timeout),
+                        false => return Poll::Pending,
+                    },
                 },
-                StageProj::Waiting { sleep } => {
-                    let out = match Pin::new(&mut *this.rx).poll(cx) {
-                        Poll::Ready(Ok(Some(value))) => Ok(value),
-                        Poll::Ready(Ok(None)) => Err(CallError::NoReply),
-                        Poll::Ready(Err(_)) => {
-                            // The actor is going down: wait for its final reason (after its
-                            // `#[terminate]`), still within the deadline.
-                            let deadline = sleep.deadline();
-                            this.stage.set(Stage::Exiting {
-                                exited: shared.exit.notified(),
-                                sleep: sleep_until(deadline),
-                            });
-                            continue;
-                        }
-                        Poll::Pending => {
-                            if sleep.poll(cx).is_pending() {
-                                return Poll::Pending;
-                            }
-                            Err(CallError::Timeout)
-                        }
-                    };
-                    this.stage.set(Stage::Done);
-                    return Poll::Ready(out);
-                }
-                StageProj::Exiting { mut exited, sleep } => {
-                    loop {
-                        if let Some(reason) = shared.exit.reason() {
-                            this.stage.set(Stage::Done);
-                            return Poll::Ready(Err(CallError::Exited(reason.clone())));
-                        }
-                        if exited.as_mut().poll(cx).is_pending() {
-                            break;
-                        }
+                Stage::Waiting => match Pin::new(&mut *this.rx).poll(cx) {
+                    Poll::Ready(Ok(Some(value))) => break Ok(value),
+                    Poll::Ready(Ok(None)) => break Err(CallError::NoReply),
+                    // The actor is going down: wait for its final reason (after its
+                    // `#[terminate]`), still within the deadline.
+                    Poll::Ready(Err(_)) => {
+                        *this.stage = Stage::Exiting(Box::pin(shared.exit.notified()));
+                    }
+                    Poll::Pending => match expired(this.deadline, table, cx) {
+                        true => break Err(CallError::Timeout),
+                        false => return Poll::Pending,
+                    },
+                },
+                Stage::Exiting(exited) => {
+                    if let Some(reason) = shared.exit.reason() {
+                        break Err(CallError::Exited(reason.clone()));
+                    }
+                    if exited.as_mut().poll(cx).is_ready() {
                         // Woken: look again with a fresh registration.
                         exited.set(shared.exit.notified());
+                        continue;
                     }
-                    if sleep.poll(cx).is_ready() {
-                        this.stage.set(Stage::Done);
-                        return Poll::Ready(Err(CallError::Timeout));
+                    match expired(this.deadline, table, cx) {
+                        true => break Err(CallError::Timeout),
+                        false => return Poll::Pending,
                     }
-                    return Poll::Pending;
                 }
-                StageProj::Done => panic!("`Call` polled after it completed"),
+                Stage::Done => panic!("`Call` polled after it completed"),
             }
+        };
+        *this.stage = Stage::Done;
+        if let Some(deadline) = this.deadline {
+            deadline.clear(table);
         }
+        Poll::Ready(out)
     }
+}
+
+/// Whether the call's deadline has passed (registering it on the first wait).
+fn expired(deadline: &mut Option<Deadline>, table: &Deadlines, cx: &mut Context<'_>) -> bool {
+    deadline
+        .as_mut()
+        .is_some_and(|d| d.poll(table, cx).is_ready())
 }
 
 impl<A: Actor, T> fmt::Debug for Call<'_, A, T> {

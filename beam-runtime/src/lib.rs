@@ -3,6 +3,7 @@
 
 pub mod actor;
 pub mod call;
+mod deadline;
 pub mod error;
 pub mod exit;
 mod mailbox;

@@ -33,7 +33,6 @@ use std::fmt;
 use std::future::Future;
 use std::num::NonZeroUsize;
 use std::pin::pin;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -45,6 +44,7 @@ use crate::actor::run::current_actor;
 use crate::actor::spawn::SpawnBuilder;
 use crate::actor::{Actor, ActorId, ActorRef, Envelope, Process, Shared};
 use crate::call::deadline_after;
+use crate::deadline::Deadlines;
 use crate::error::{LookupError, ShutdownError, SpawnError};
 use crate::exit::ExitReason;
 use crate::registry::{Entry, IntoName};
@@ -56,7 +56,10 @@ pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
 /// [`shutdown`](Self::shutdown). Cheap to clone: clones share the same system.
 ///
 /// It needs a tokio runtime with the time driver (`#[tokio::main]` and `#[tokio::test]`
-/// have it; a hand-built runtime needs `enable_time()`).
+/// have it; a hand-built runtime needs `enable_time()`). The deadlines of calls to the
+/// system's actors are timed by one task on the runtime of its first spawn; if that runtime
+/// shuts down while the system lives on in another, calls time themselves until the next
+/// spawn starts the task again there.
 #[derive(Clone)]
 pub struct ActorSystem {
     inner: Arc<Inner>,
@@ -65,11 +68,15 @@ pub struct ActorSystem {
 struct Inner {
     registry: Mutex<HashMap<Cow<'static, str>, Entry>>,
     roots: Mutex<Roots>,
-    anchored: AtomicBool,
+    deadlines: Arc<Deadlines>,
 }
 
-/// The period of the system's anchor timer (see [`ActorSystem::anchor_timers`]).
-const ANCHOR_PERIOD: Duration = Duration::from_secs(1);
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // Lets the timer task end.
+        self.deadlines.close();
+    }
+}
 
 #[derive(Default)]
 struct Roots {
@@ -101,7 +108,7 @@ impl ActorSystem {
             inner: Arc::new(Inner {
                 registry: Mutex::new(HashMap::new()),
                 roots: Mutex::new(Roots::default()),
-                anchored: AtomicBool::new(false),
+                deadlines: Arc::default(),
             }),
         }
     }
@@ -254,27 +261,14 @@ impl ActorSystem {
         Ok(RootSlot(NonZeroUsize::MIN.saturating_add(key)))
     }
 
-    /// Keeps one timer of the system always due within [`ANCHOR_PERIOD`], on the current
-    /// runtime, until the system shuts down or is dropped.
-    ///
-    /// Every call arms a deadline timer. When tokio's time driver is parked with no timer
-    /// due sooner, arming one wakes the parked thread (a system call, about a microsecond on
-    /// a multi-thread runtime). With the anchor due first, a call's 5 s deadline never
-    /// does; the cost is one wake-up per period.
-    pub(crate) fn anchor_timers(&self) {
-        if self.inner.anchored.swap(true, Ordering::Relaxed) {
-            return;
-        }
-        let system = Arc::downgrade(&self.inner);
-        tokio::spawn(async move {
-            loop {
-                tokio::time::sleep(ANCHOR_PERIOD).await;
-                match system.upgrade() {
-                    Some(inner) if !lock(&inner.roots).shutting_down => {}
-                    _ => break,
-                }
-            }
-        });
+    /// Starts the system's call-deadline timer task on the current runtime, unless it runs.
+    pub(crate) fn start_timers(&self) {
+        self.inner.deadlines.ensure_running();
+    }
+
+    /// The deadlines of the calls in flight to this system's actors.
+    pub(crate) fn deadlines(&self) -> &Deadlines {
+        &self.inner.deadlines
     }
 
     pub(crate) fn remove_root(&self, slot: RootSlot) {

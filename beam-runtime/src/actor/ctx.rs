@@ -72,7 +72,6 @@ const MAX_PERIOD: Duration = Duration::from_secs(86_400 * 365 * 30);
 /// ```
 pub struct Ctx<A: Actor> {
     me: ActorRef<A>,
-    system: ActorSystem,
     /// What most actors never use, allocated on first use to keep idle actors small.
     extras: Option<Box<Extras<A>>>,
     pending_continue: Option<A::Continue>,
@@ -95,13 +94,11 @@ impl<A: Actor> Ctx<A> {
     /// released when it exits, or when the context is dropped first.
     pub(crate) fn new(
         me: ActorRef<A>,
-        system: ActorSystem,
         name: Option<Cow<'static, str>>,
         root: Option<RootSlot>,
     ) -> Self {
         let mut ctx = Self {
             me,
-            system,
             extras: None,
             pending_continue: None,
             root,
@@ -125,10 +122,10 @@ impl<A: Actor> Ctx<A> {
             return;
         }
         if let Some(name) = self.extras.as_mut().and_then(|e| e.name.take()) {
-            self.system.unregister(&name, shared.id);
+            shared.system.unregister(&name, shared.id);
         }
         if let Some(slot) = self.root.take() {
-            self.system.remove_root(slot);
+            shared.system.remove_root(slot);
         }
         let leftovers = shared.mailbox.close();
         shared.exit.set(reason);
@@ -152,7 +149,7 @@ impl<A: Actor> Ctx<A> {
     /// The system the actor runs in.
     #[must_use]
     pub fn system(&self) -> &ActorSystem {
-        &self.system
+        &self.me.shared().system
     }
 
     /// Spawns a child: an actor that is stopped when this one stops (children first, in
@@ -160,7 +157,7 @@ impl<A: Actor> Ctx<A> {
     /// [`ActorSystem::spawn`].
     pub fn spawn<B: Actor>(&mut self, args: B::Args) -> SpawnBuilder<'_, B> {
         let extras = self.extras.get_or_insert_with(Extras::boxed);
-        SpawnBuilder::new(&self.system, Some(&mut extras.children), args)
+        SpawnBuilder::new(&self.me.shared().system, Some(&mut extras.children), args)
     }
 
     /// The ids of the children still alive, in start order.

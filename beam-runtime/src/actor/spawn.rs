@@ -117,9 +117,10 @@ impl<'a, A: Actor> SpawnBuilder<'a, A> {
         if tokio::runtime::Handle::try_current().is_err() {
             return Err(SpawnError::NoRuntime);
         }
-        system.anchor_timers();
+        system.start_timers();
         let shared = Arc::new(Shared {
             id: ActorId::next(),
+            system: system.clone(),
             mailbox: Mailbox::new(capacity),
             exit: ExitCell::new(),
         });
@@ -146,7 +147,7 @@ impl<'a, A: Actor> SpawnBuilder<'a, A> {
         // before its first poll, releases them and publishes `Killed`.
         let id = shared.id;
         let me = ActorRef::from_shared(shared.clone());
-        let mut ctx = Ctx::new(me, system.clone(), name, root);
+        let mut ctx = Ctx::new(me, name, root);
         match init_now::<A>(id, args, &mut ctx) {
             // A sync `#[init]` (or none) already ran: no hand-shake with the new task.
             Ok(Ok(Ok(state))) => {

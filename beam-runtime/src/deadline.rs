@@ -1,0 +1,311 @@
+//! Call deadlines: every call in flight to a system's actors registers its deadline in one
+//! table, and one timer task per system wakes the calls whose deadline has passed.
+//!
+//! A tokio timer per call would cost a registration in tokio's timer wheel on the first
+//! poll and a removal on drop, and would make every [`Call`](crate::Call) future carry a
+//! 112-byte `Sleep` (and with it every actor whose async handler awaits a call). Here a call
+//! holds a slot number; registering is a slab insert under an uncontended lock, and the
+//! timer task only sleeps until the earliest deadline, rearming when an earlier one
+//! arrives. Deadlines keep tokio's clock (paused clocks included) and its millisecond
+//! resolution.
+//!
+//! When no timer task runs for the system (its runtime has shut down), a call falls back to
+//! a tokio timer of its own.
+//!
+//! This module is internal; users see it through [`Call::timeout`](crate::Call::timeout).
+
+use std::future::{Future, poll_fn};
+use std::pin::{Pin, pin};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
+use std::task::{Context, Poll, Waker};
+
+use slab::Slab;
+use tokio::time::{Instant, Sleep, sleep_until};
+
+/// The deadlines of one system's calls.
+#[derive(Default)]
+pub(crate) struct Deadlines {
+    inner: Mutex<Inner>,
+}
+
+#[derive(Default)]
+struct Inner {
+    entries: Slab<Entry>,
+    /// When the timer task will next look, if it is waiting for a deadline.
+    armed: Option<Instant>,
+    /// The timer task, to bring its wake-up forward.
+    task: Option<Waker>,
+    /// Whether a timer task serves this table.
+    running: bool,
+}
+
+struct Entry {
+    at: Instant,
+    waker: Waker,
+    state: State,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum State {
+    Waiting,
+    /// The deadline passed.
+    Fired,
+    /// The timer task stopped before the deadline; the call must time itself.
+    Orphaned,
+}
+
+/// How many wakers the timer task collects before waking them outside the lock.
+const WAKE_BATCH: usize = 32;
+
+impl Deadlines {
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // No user code runs under this lock (wakers are woken after it is released).
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Starts the timer task on the current runtime unless one runs; the task ends when the
+    /// table is dropped (it holds only a weak reference) or its runtime shuts down.
+    pub(crate) fn ensure_running(self: &Arc<Self>) {
+        {
+            let mut inner = self.lock();
+            if inner.running {
+                return;
+            }
+            inner.running = true;
+        }
+        tokio::spawn(run(Arc::downgrade(self)));
+    }
+
+    /// Wakes the timer task so it notices the table is gone.
+    pub(crate) fn close(&self) {
+        let task = self.lock().task.take();
+        if let Some(task) = task {
+            task.wake();
+        }
+    }
+
+    fn register(&self, at: Instant, waker: &Waker) -> Option<usize> {
+        let mut inner = self.lock();
+        if !inner.running {
+            return None;
+        }
+        let key = inner.entries.insert(Entry {
+            at,
+            waker: waker.clone(),
+            state: State::Waiting,
+        });
+        let earlier = inner.armed.is_none_or(|armed| at < armed);
+        let task = if earlier {
+            inner.armed = Some(at);
+            inner.task.clone()
+        } else {
+            None
+        };
+        drop(inner);
+        if let Some(task) = task {
+            task.wake();
+        }
+        Some(key)
+    }
+
+    /// The state of slot `key`, keeping `cx`'s waker while it waits.
+    fn poll(&self, key: usize, cx: &mut Context<'_>) -> State {
+        let mut inner = self.lock();
+        match inner.entries.get_mut(key) {
+            Some(entry) => {
+                if entry.state == State::Waiting && !entry.waker.will_wake(cx.waker()) {
+                    entry.waker.clone_from(cx.waker());
+                }
+                entry.state
+            }
+            // Slots are removed only by their own call.
+            None => State::Orphaned,
+        }
+    }
+
+    fn remove(&self, key: usize) {
+        let entry = self.lock().entries.try_remove(key);
+        // The waker is dropped outside the lock.
+        drop(entry);
+    }
+
+    /// Marks every passed deadline fired and collects up to [`WAKE_BATCH`] wakers; returns
+    /// when the timer task should look next, or `Err(())` when the batch is full (look
+    /// again). `pending` is the task's timer, if it has not fired yet: an earlier wake-up is
+    /// kept (a spurious look is cheaper than moving the timer), so a steady stream of calls
+    /// costs about one look per timeout period.
+    fn sweep(
+        &self,
+        now: Instant,
+        pending: Option<Instant>,
+        wake: &mut Vec<Waker>,
+    ) -> Result<Option<Instant>, ()> {
+        let mut inner = self.lock();
+        let mut next: Option<Instant> = None;
+        for (_, entry) in &mut inner.entries {
+            if entry.state != State::Waiting {
+                continue;
+            }
+            if entry.at <= now {
+                if wake.len() == WAKE_BATCH {
+                    return Err(());
+                }
+                entry.state = State::Fired;
+                wake.push(entry.waker.clone());
+            } else if next.is_none_or(|n| entry.at < n) {
+                next = Some(entry.at);
+            }
+        }
+        let look = match (pending, next) {
+            (Some(p), Some(n)) => Some(p.min(n)),
+            (p, n) => p.or(n),
+        };
+        inner.armed = look;
+        Ok(look)
+    }
+
+    fn set_task(&self, waker: &Waker) {
+        let mut inner = self.lock();
+        match &inner.task {
+            Some(task) if task.will_wake(waker) => {}
+            _ => inner.task = Some(waker.clone()),
+        }
+    }
+
+    /// The timer task is gone: every call falls back to its own timer.
+    fn stopped(&self) {
+        let wakers: Vec<Waker> = {
+            let mut inner = self.lock();
+            inner.running = false;
+            inner.armed = None;
+            inner.task = None;
+            inner
+                .entries
+                .iter_mut()
+                .filter(|(_, e)| e.state == State::Waiting)
+                .map(|(_, e)| {
+                    e.state = State::Orphaned;
+                    e.waker.clone()
+                })
+                .collect()
+        };
+        wakers.into_iter().for_each(Waker::wake);
+    }
+}
+
+/// Marks the table unserved when the timer task ends, however it ends.
+struct Stopped(Weak<Deadlines>);
+
+impl Drop for Stopped {
+    fn drop(&mut self) {
+        if let Some(deadlines) = self.0.upgrade() {
+            deadlines.stopped();
+        }
+    }
+}
+
+/// The timer task: sleeps until the earliest deadline, wakes the calls whose deadline has
+/// passed, and rearms.
+fn run(table: Weak<Deadlines>) -> impl Future<Output = ()> + Send {
+    // Made outside the async block, so it also marks the table unserved when the task is
+    // dropped before its first poll.
+    let stopped = Stopped(table.clone());
+    async move {
+        let _stopped = stopped;
+        serve(table).await;
+    }
+}
+
+async fn serve(table: Weak<Deadlines>) {
+    let mut sleep: Pin<&mut Sleep> = pin!(sleep_until(Instant::now()));
+    // The timer's deadline while it has not fired.
+    let mut pending: Option<Instant> = None;
+    let mut wake = Vec::with_capacity(WAKE_BATCH);
+    poll_fn(|cx| {
+        loop {
+            let Some(deadlines) = table.upgrade() else {
+                return Poll::Ready(());
+            };
+            // Registered before sweeping, so an earlier deadline added meanwhile wakes us.
+            deadlines.set_task(cx.waker());
+            let look = deadlines.sweep(Instant::now(), pending, &mut wake);
+            drop(deadlines);
+            wake.drain(..).for_each(Waker::wake);
+            let look = match look {
+                Ok(look) => look,
+                Err(()) => continue,
+            };
+            let Some(at) = look else {
+                return Poll::Pending;
+            };
+            if pending != Some(at) {
+                sleep.as_mut().reset(at);
+                pending = Some(at);
+            }
+            if sleep.as_mut().poll(cx).is_pending() {
+                return Poll::Pending;
+            }
+            pending = None;
+        }
+    })
+    .await;
+}
+
+/// A call's deadline: registered in its system's table on the first wait, or a tokio timer
+/// of its own when no timer task serves the table.
+pub(crate) enum Deadline {
+    /// Not waiting yet.
+    Idle(Instant),
+    /// Slot `key` of the table.
+    Registered { at: Instant, key: usize },
+    /// A timer of its own (boxed: this path is rare).
+    Own(Pin<Box<Sleep>>),
+}
+
+impl Deadline {
+    pub(crate) fn new(at: Instant) -> Self {
+        Self::Idle(at)
+    }
+
+    /// `Ready` once the deadline has passed; registers on the first call.
+    pub(crate) fn poll(&mut self, table: &Deadlines, cx: &mut Context<'_>) -> Poll<()> {
+        loop {
+            match self {
+                Self::Idle(at) => {
+                    // A deadline already passed fires on the timer task's next look.
+                    let at = *at;
+                    *self = match table.register(at, cx.waker()) {
+                        Some(key) => Self::Registered { at, key },
+                        None => Self::Own(Box::pin(sleep_until(at))),
+                    };
+                    if let Self::Registered { .. } = self {
+                        return Poll::Pending;
+                    }
+                }
+                Self::Registered { at, key } => match table.poll(*key, cx) {
+                    State::Waiting => return Poll::Pending,
+                    State::Fired => {
+                        table.remove(*key);
+                        *self = Self::Idle(*at);
+                        return Poll::Ready(());
+                    }
+                    // The timer task stopped: register again (with a new one) or fall
+                    // back to a timer of our own.
+                    State::Orphaned => {
+                        table.remove(*key);
+                        *self = Self::Idle(*at);
+                    }
+                },
+                Self::Own(sleep) => return sleep.as_mut().poll(cx),
+            }
+        }
+    }
+
+    /// Gives the slot back; the deadline can be polled again later.
+    pub(crate) fn clear(&mut self, table: &Deadlines) {
+        if let Self::Registered { at, key } = *self {
+            table.remove(key);
+            *self = Self::Idle(at);
+        }
+    }
+}
