@@ -86,17 +86,14 @@ pin_project! {
         target: &'a RawRef<A>,
         msg: Option<A::Msg>,
         rx: oneshot::Receiver<Option<T>>,
-        timeout: Duration,
         stage: Stage<'a>,
-        deadline: Option<Deadline>,
+        deadline: Deadline,
     }
 
     impl<'a, A: Actor, T> PinnedDrop for Call<'a, A, T> {
         fn drop(this: Pin<&mut Self>) {
             let this = this.project();
-            if let Some(deadline) = this.deadline {
-                deadline.clear(this.target.shared.system.deadlines());
-            }
+            this.deadline.clear(this.target.shared.system.deadlines());
         }
     }
 }
@@ -111,16 +108,15 @@ impl<'a, A: Actor, T> Call<'a, A, T> {
             target,
             msg: Some(msg),
             rx,
-            timeout: DEFAULT_CALL_TIMEOUT,
             stage: Stage::Start,
-            deadline: None,
+            deadline: Deadline::after(DEFAULT_CALL_TIMEOUT),
         }
     }
 
     /// Waits at most `timeout` for the reply instead of [`DEFAULT_CALL_TIMEOUT`]
     /// (`Duration::MAX` waits for as long as it takes).
     pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
+        self.deadline = Deadline::after(timeout);
         self
     }
 }
@@ -138,7 +134,6 @@ impl<A: Actor, T> Future for Call<'_, A, T> {
                     if current_actor() == Some(shared.id) {
                         break Err(CallError::CallingSelf);
                     }
-                    *this.deadline = Some(Deadline::new(deadline_after(*this.timeout)));
                     match shared.mailbox.try_reserve() {
                         Ok(_) => {}
                         Err(SendError::Full) => {
@@ -203,25 +198,21 @@ impl<A: Actor, T> Future for Call<'_, A, T> {
             }
         };
         *this.stage = Stage::Done;
-        if let Some(deadline) = this.deadline {
-            deadline.clear(table);
-        }
+        this.deadline.clear(table);
         Poll::Ready(out)
     }
 }
 
-/// Whether the call's deadline has passed (registering it on the first wait).
-fn expired(deadline: &mut Option<Deadline>, table: &Deadlines, cx: &mut Context<'_>) -> bool {
-    deadline
-        .as_mut()
-        .is_some_and(|d| d.poll(table, cx).is_ready())
+/// Whether the call's deadline has passed.
+fn expired(deadline: &mut Deadline, table: &Deadlines, cx: &mut Context<'_>) -> bool {
+    deadline.poll(table, cx).is_ready()
 }
 
 impl<A: Actor, T> fmt::Debug for Call<'_, A, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Call")
             .field("target", &self.target)
-            .field("timeout", &self.timeout)
+            .field("deadline", &self.deadline)
             .finish_non_exhaustive()
     }
 }

@@ -16,16 +16,25 @@
 
 use std::future::{Future, poll_fn};
 use std::pin::{Pin, pin};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::task::{Context, Poll, Waker};
+use std::time::Duration;
 
 use slab::Slab;
 use tokio::time::{Instant, Sleep, sleep_until};
+
+use crate::call::deadline_after;
 
 /// The deadlines of one system's calls.
 #[derive(Default)]
 pub(crate) struct Deadlines {
     inner: Mutex<Inner>,
+    /// Whether the timer task runs on a `current_thread` runtime, where an actor woken by
+    /// a call runs before the caller's next poll, so a call first waits one round before
+    /// registering. (On a multi-thread runtime a yielding task may wake another worker,
+    /// which costs more than registering.)
+    yield_first: AtomicBool,
 }
 
 #[derive(Default)]
@@ -73,6 +82,11 @@ impl Deadlines {
             }
             inner.running = true;
         }
+        let flavor = tokio::runtime::Handle::current().runtime_flavor();
+        self.yield_first.store(
+            flavor == tokio::runtime::RuntimeFlavor::CurrentThread,
+            Ordering::Relaxed,
+        );
         tokio::spawn(run(Arc::downgrade(self)));
     }
 
@@ -251,11 +265,20 @@ async fn serve(table: Weak<Deadlines>) {
     .await;
 }
 
-/// A call's deadline: registered in its system's table on the first wait, or a tokio timer
-/// of its own when no timer task serves the table.
+/// A call's deadline: counted from the call's first wait and registered in its system's
+/// table, or a tokio timer of its own when no timer task serves the table.
+///
+/// On a `current_thread` runtime the call first waits one scheduling round: most calls are
+/// answered within it (the actor runs as soon as the caller yields), so they neither read
+/// the clock nor touch the table.
+#[derive(Debug)]
 pub(crate) enum Deadline {
     /// Not waiting yet.
-    Idle(Instant),
+    After(Duration),
+    /// Waited once, for one scheduling round.
+    Yielded(Duration),
+    /// Known, not registered.
+    At(Instant),
     /// Slot `key` of the table.
     Registered { at: Instant, key: usize },
     /// A timer of its own (boxed: this path is rare).
@@ -263,15 +286,26 @@ pub(crate) enum Deadline {
 }
 
 impl Deadline {
-    pub(crate) fn new(at: Instant) -> Self {
-        Self::Idle(at)
+    pub(crate) fn after(timeout: Duration) -> Self {
+        Self::After(timeout)
     }
 
-    /// `Ready` once the deadline has passed; registers on the first call.
+    /// `Ready` once the deadline has passed.
     pub(crate) fn poll(&mut self, table: &Deadlines, cx: &mut Context<'_>) -> Poll<()> {
         loop {
             match self {
-                Self::Idle(at) => {
+                Self::After(timeout) => {
+                    let timeout = *timeout;
+                    if table.yield_first.load(Ordering::Relaxed) {
+                        // Polled again after everything already scheduled has run.
+                        cx.waker().wake_by_ref();
+                        *self = Self::Yielded(timeout);
+                        return Poll::Pending;
+                    }
+                    *self = Self::At(deadline_after(timeout));
+                }
+                Self::Yielded(timeout) => *self = Self::At(deadline_after(*timeout)),
+                Self::At(at) => {
                     // A deadline already passed fires on the timer task's next look.
                     let at = *at;
                     *self = match table.register(at, cx.waker()) {
@@ -286,14 +320,14 @@ impl Deadline {
                     State::Waiting => return Poll::Pending,
                     State::Fired => {
                         table.remove(*key);
-                        *self = Self::Idle(*at);
+                        *self = Self::At(*at);
                         return Poll::Ready(());
                     }
                     // The timer task stopped: register again (with a new one) or fall
                     // back to a timer of our own.
                     State::Orphaned => {
                         table.remove(*key);
-                        *self = Self::Idle(*at);
+                        *self = Self::At(*at);
                     }
                 },
                 Self::Own(sleep) => return sleep.as_mut().poll(cx),
@@ -305,7 +339,7 @@ impl Deadline {
     pub(crate) fn clear(&mut self, table: &Deadlines) {
         if let Self::Registered { at, key } = *self {
             table.remove(key);
-            *self = Self::Idle(at);
+            *self = Self::At(at);
         }
     }
 }
