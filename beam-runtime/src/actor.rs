@@ -126,14 +126,25 @@ impl fmt::Display for ActorId {
     }
 }
 
-/// What travels through a mailbox.
+/// What travels through a mailbox: as large as the message itself, since the rare kinds
+/// are boxed (every queued message pays for the largest kind).
 pub(crate) enum Envelope<A: Actor> {
     /// A user message that holds a mailbox slot.
     Msg(A::Msg),
-    /// A timer's message; delivered only if the timer is still active.
-    Timer(u64, A::Msg),
+    /// A timer's message and the timer's id; delivered only if the timer is still active.
+    Timer(Box<(u64, A::Msg)>),
     /// Stop after the messages before this one.
-    Stop(ExitReason),
+    Stop(Box<ExitReason>),
+}
+
+impl<A: Actor> Envelope<A> {
+    pub(crate) fn timer(id: u64, msg: A::Msg) -> Self {
+        Self::Timer(Box::new((id, msg)))
+    }
+
+    pub(crate) fn stop(reason: ExitReason) -> Self {
+        Self::Stop(Box::new(reason))
+    }
 }
 
 /// Set once, when the actor has exited; wakes everyone waiting for it.
@@ -204,7 +215,7 @@ impl<A: Actor> Process for Shared<A> {
     }
 
     fn request_stop(&self, reason: ExitReason) -> bool {
-        self.mailbox.push(Envelope::Stop(reason)).is_ok()
+        self.mailbox.push(Envelope::stop(reason)).is_ok()
     }
 
     fn kill(&self) -> bool {

@@ -170,7 +170,7 @@ impl ActorSystem {
         async move {
             if shared
                 .mailbox
-                .push(Envelope::Stop(ExitReason::Normal))
+                .push(Envelope::stop(ExitReason::Normal))
                 .is_err()
             {
                 return ExitReason::NoProc;

@@ -185,7 +185,7 @@ impl<A: Actor> Ctx<A> {
         let id = timers.next_id();
         let task = tokio::spawn(async move {
             tokio::time::sleep(delay).await;
-            let _ = shared.mailbox.push(Envelope::Timer(id, msg));
+            let _ = shared.mailbox.push(Envelope::timer(id, msg));
         });
         timers.insert(actor, id, task.abort_handle(), false)
     }
@@ -208,7 +208,7 @@ impl<A: Actor> Ctx<A> {
             interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 interval.tick().await;
-                if shared.mailbox.push(Envelope::Timer(id, make())).is_err() {
+                if shared.mailbox.push(Envelope::timer(id, make())).is_err() {
                     break;
                 }
             }

@@ -337,16 +337,17 @@ fn next_step<A: Actor>(
                 coop.made_progress();
                 return Poll::Ready(Ok(Step::Handle(msg)));
             }
-            Envelope::Timer(timer, msg) if ctx.timer_fired(timer) => {
-                coop.made_progress();
-                return Poll::Ready(Ok(Step::Handle(msg)));
-            }
-            Envelope::Timer(_, msg) => {
+            Envelope::Timer(timer) => {
+                let (id, msg) = *timer;
+                if ctx.timer_fired(id) {
+                    coop.made_progress();
+                    return Poll::Ready(Ok(Step::Handle(msg)));
+                }
                 if let Err(panic) = drop_remains(ctx.id(), msg) {
                     return Poll::Ready(Err(crash(panic)));
                 }
             }
-            Envelope::Stop(reason) => return Poll::Ready(Err(reason)),
+            Envelope::Stop(reason) => return Poll::Ready(Err(*reason)),
         }
     }
 }
