@@ -289,10 +289,18 @@ fn actor_impl(actor: &Actor, opts: &Options, n: &Names) -> TokenStream {
                 #init_body
             }
 
-            #[allow(unused_variables, clippy::unused_async)]
-            async fn __handle(&mut self, #m: #msg, #ctx: &mut #p::Ctx<Self>) {
-                match #m {
-                    #(#arms)*
+            // Not `async fn`s: those keep a second copy of their by-value arguments (the
+            // whole message) across every await of the handler.
+            #[allow(unused_variables, clippy::manual_async_fn)]
+            fn __handle(
+                &mut self,
+                #m: #msg,
+                #ctx: &mut #p::Ctx<Self>,
+            ) -> impl #p::Future<Output = ()> + ::core::marker::Send {
+                async move {
+                    match #m {
+                        #(#arms)*
+                    }
                 }
             }
 
@@ -301,9 +309,13 @@ fn actor_impl(actor: &Actor, opts: &Options, n: &Names) -> TokenStream {
                 #info_body
             }
 
-            #[allow(unused_variables, clippy::unused_async)]
-            async fn __continue(&mut self, #args: Self::Continue, #ctx: &mut #p::Ctx<Self>) {
-                #continue_body
+            #[allow(unused_variables, clippy::manual_async_fn)]
+            fn __continue(
+                &mut self,
+                #args: Self::Continue,
+                #ctx: &mut #p::Ctx<Self>,
+            ) -> impl #p::Future<Output = ()> + ::core::marker::Send {
+                async move { #continue_body }
             }
 
             #[allow(unused_variables, clippy::unused_async)]
