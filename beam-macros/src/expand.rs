@@ -249,6 +249,7 @@ fn actor_impl(actor: &Actor, opts: &Options, n: &Names) -> TokenStream {
         None => (quote!(#p::Infallible), quote!(match #args {})),
     };
 
+    let terminates = find(actor, Kind::Terminate).is_some();
     let terminate_body = match find(actor, Kind::Terminate) {
         Some(h) => {
             let call = invoke(h, true);
@@ -269,6 +270,7 @@ fn actor_impl(actor: &Actor, opts: &Options, n: &Names) -> TokenStream {
             type Continue = #continue_ty;
             type Api = #api;
             const MAILBOX: ::core::option::Option<::core::primitive::usize> = #mailbox;
+            const TERMINATES: ::core::primitive::bool = #terminates;
 
             #[allow(unused_variables)]
             fn __init_now(

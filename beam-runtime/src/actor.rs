@@ -64,6 +64,9 @@ pub trait Actor: Sized + Send + 'static {
     type Api: crate::__private::Api<Self>;
     #[doc(hidden)]
     const MAILBOX: ::core::option::Option<usize> = None;
+    /// Whether the actor has a `#[terminate]` hook.
+    #[doc(hidden)]
+    const TERMINATES: bool = true;
 
     /// Runs a synchronous (or absent) `#[init]` at once; gives the arguments back when
     /// `#[init]` is async and must run in the actor's task.
@@ -134,7 +137,24 @@ pub(crate) enum Envelope<A: Actor> {
     /// A timer's message and the timer's id; delivered only if the timer is still active.
     Timer(Box<(u64, A::Msg)>),
     /// Stop after the messages before this one.
-    Stop(Box<ExitReason>),
+    Stop(Stop),
+}
+
+/// A stop request's reason, without an allocation for the usual ones.
+pub(crate) enum Stop {
+    Normal,
+    Shutdown,
+    Other(Box<ExitReason>),
+}
+
+impl From<Stop> for ExitReason {
+    fn from(stop: Stop) -> Self {
+        match stop {
+            Stop::Normal => Self::Normal,
+            Stop::Shutdown => Self::Shutdown,
+            Stop::Other(reason) => *reason,
+        }
+    }
 }
 
 impl<A: Actor> Envelope<A> {
@@ -143,7 +163,11 @@ impl<A: Actor> Envelope<A> {
     }
 
     pub(crate) fn stop(reason: ExitReason) -> Self {
-        Self::Stop(Box::new(reason))
+        Self::Stop(match reason {
+            ExitReason::Normal => Stop::Normal,
+            ExitReason::Shutdown => Stop::Shutdown,
+            other => Stop::Other(Box::new(other)),
+        })
     }
 }
 

@@ -314,6 +314,20 @@ impl<A: Actor> Ctx<A> {
         self.extras.as_mut().is_some_and(|e| e.timers.fire(id))
     }
 
+    /// Whether any child may still be alive.
+    pub(crate) fn has_children(&self) -> bool {
+        self.extras
+            .as_ref()
+            .is_some_and(|e| !e.children.list.is_empty())
+    }
+
+    /// Cancels every timer.
+    pub(crate) fn cancel_timers(&mut self) {
+        if let Some(extras) = &mut self.extras {
+            extras.timers.cancel_all();
+        }
+    }
+
     /// Stops the children (last started first) and the timers: the start of every exit.
     pub(crate) async fn wind_down(&mut self) {
         if let Some(extras) = &mut self.extras {

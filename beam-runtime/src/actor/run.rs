@@ -227,9 +227,13 @@ pub(crate) fn life<A: Actor>(mut ctx: Ctx<A>, mut state: A) -> impl Future<Outpu
             }
         };
         let id = ctx.id();
-        // Boxed: the exit path is taken once, and its futures would otherwise make every
-        // idle actor larger.
-        Box::pin(exit(state, ctx, reason)).await;
+        if A::TERMINATES || ctx.has_children() {
+            // Boxed: the exit path is taken once, and its futures would otherwise make every
+            // idle actor larger.
+            Box::pin(exit(state, ctx, reason)).await;
+        } else {
+            exit_now(state, ctx, reason);
+        }
         // Messages taken from the mailbox but not handled are dropped only now, after the
         // reason is published.
         let _ = drop_remains(id, batch);
@@ -347,7 +351,7 @@ fn next_step<A: Actor>(
                     return Poll::Ready(Err(crash(panic)));
                 }
             }
-            Envelope::Stop(reason) => return Poll::Ready(Err(*reason)),
+            Envelope::Stop(stop) => return Poll::Ready(Err(stop.into())),
         }
     }
 }
@@ -361,6 +365,19 @@ async fn exit<A: Actor>(mut state: A, mut ctx: Ctx<A>, reason: ExitReason) {
         Err(panic) => crash(panic),
     };
     // The state's own `Drop` is user code too.
+    let id = ctx.id();
+    let reason = match drop_remains(id, state) {
+        Ok(()) => reason,
+        Err(panic) => crash(panic),
+    };
+    ctx.publish_exit(reason);
+    let _ = drop_remains(id, ctx);
+}
+
+/// [`exit`] for an actor with no children to stop and no `#[terminate]` hook: nothing to
+/// wait for.
+fn exit_now<A: Actor>(state: A, mut ctx: Ctx<A>, reason: ExitReason) {
+    ctx.cancel_timers();
     let id = ctx.id();
     let reason = match drop_remains(id, state) {
         Ok(()) => reason,
