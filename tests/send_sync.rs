@@ -1,7 +1,7 @@
 //! The public types can cross threads where a user needs them to.
 
 use beam_runtime::prelude::*;
-use beam_runtime::{Call, Error, ShutdownError, SpawnBuilder};
+use beam_runtime::{Call, Error, ShutdownError, SpawnBuilder, Spawning};
 
 struct Unit;
 
@@ -37,6 +37,7 @@ fn public_types_are_send_and_sync() {
     send_sync::<Ctx<Unit>>();
     send::<Call<'static, Unit, u8>>();
     send::<SpawnBuilder<'static, Unit>>();
+    send::<Spawning<'static, Unit>>();
     sync::<UnitMsg>();
 }
 
@@ -44,6 +45,9 @@ fn public_types_are_send_and_sync() {
 async fn calls_and_spawns_are_send_futures() {
     let system = ActorSystem::new();
     send_future(system.spawn::<Unit>(Unit));
+    send_future(std::future::IntoFuture::into_future(
+        system.spawn::<Unit>(Unit),
+    ));
     let unit = system.spawn::<Unit>(Unit).await.unwrap();
     send_future(unit.ping());
     send_future(system.stop(&unit));

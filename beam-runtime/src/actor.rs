@@ -45,7 +45,7 @@ use crate::system::ActorSystem;
 
 pub use actor_ref::ActorRef;
 pub use ctx::{Ctx, TimerRef};
-pub use spawn::SpawnBuilder;
+pub use spawn::{SpawnBuilder, Spawning};
 
 /// A type whose values run as actors.
 ///

@@ -15,7 +15,7 @@ pub mod system;
 #[path = "__private.rs"]
 pub mod __private;
 
-pub use actor::{Actor, ActorId, ActorRef, Ctx, SpawnBuilder, TimerRef};
+pub use actor::{Actor, ActorId, ActorRef, Ctx, SpawnBuilder, Spawning, TimerRef};
 pub use call::{Call, DEFAULT_CALL_TIMEOUT};
 pub use error::{CallError, Error, LookupError, SendError, ShutdownError, SpawnError};
 pub use exit::ExitReason;

@@ -5,7 +5,9 @@ use std::fmt;
 use std::future::{Future, IntoFuture};
 use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll, ready};
 
+use pin_project_lite::pin_project;
 use tokio::sync::oneshot;
 
 use super::Ctx;
@@ -101,7 +103,9 @@ impl<'a, A: Actor> SpawnBuilder<'a, A> {
         self
     }
 
-    async fn start(self) -> Result<ActorRef<A>, SpawnError> {
+    /// Everything up to the new actor's task: a synchronous (or absent) `#[init]` has run by
+    /// the end; an async one runs in the task, which reports on the returned channel.
+    fn start(self) -> Result<Started<A>, SpawnError> {
         let Self {
             system,
             parent,
@@ -153,7 +157,7 @@ impl<'a, A: Actor> SpawnBuilder<'a, A> {
             Ok(Ok(Ok(state))) => {
                 let task = tokio::spawn(ActorTask::new(id, life(ctx, state)));
                 shared.mailbox.set_abort(task.abort_handle());
-                Ok(ActorRef::from_shared(shared))
+                Ok(Started::Running(ActorRef::from_shared(shared)))
             }
             Ok(Ok(Err(err))) => {
                 let message = err.into_message();
@@ -166,14 +170,10 @@ impl<'a, A: Actor> SpawnBuilder<'a, A> {
             }
             // An async `#[init]` runs in the actor's task; wait for its verdict.
             Ok(Err(args)) => {
-                let (started_tx, started_rx) = oneshot::channel();
+                let (started_tx, started) = oneshot::channel();
                 let task = tokio::spawn(ActorTask::new(id, run::<A>(ctx, args, started_tx)));
                 shared.mailbox.set_abort(task.abort_handle());
-                match started_rx.await {
-                    Ok(Ok(())) => Ok(ActorRef::from_shared(shared)),
-                    Ok(Err(err)) => Err(err),
-                    Err(_) => Err(SpawnError::Aborted),
-                }
+                Ok(Started::Initializing { started, shared })
             }
         }
     }
@@ -181,10 +181,89 @@ impl<'a, A: Actor> SpawnBuilder<'a, A> {
 
 impl<'a, A: Actor> IntoFuture for SpawnBuilder<'a, A> {
     type Output = Result<ActorRef<A>, SpawnError>;
-    type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send + 'a>>;
+    type IntoFuture = Spawning<'a, A>;
 
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.start())
+    fn into_future(self) -> Spawning<'a, A> {
+        Spawning {
+            stage: Stage::Start(self),
+        }
+    }
+}
+
+/// How far `start` got.
+enum Started<A: Actor> {
+    /// Running: its `#[init]` was synchronous (or absent).
+    Running(ActorRef<A>),
+    /// Its async `#[init]` runs in its task, which reports on `started`.
+    Initializing {
+        started: oneshot::Receiver<Result<(), SpawnError>>,
+        shared: Arc<Shared<A>>,
+    },
+}
+
+enum Stage<'a, A: Actor> {
+    Start(SpawnBuilder<'a, A>),
+    Initializing {
+        started: oneshot::Receiver<Result<(), SpawnError>>,
+        shared: Arc<Shared<A>>,
+    },
+    Done,
+}
+
+pin_project! {
+    /// An awaited [`SpawnBuilder`]: starts the actor on its first poll and resolves to
+    /// `Result<ActorRef<A>, SpawnError>`.
+    ///
+    /// An actor whose `#[init]` is synchronous (or absent) is running when the first poll
+    /// returns; an async `#[init]` runs inside the new actor, and this waits for its verdict.
+    /// Allocates nothing beyond the actor itself.
+    #[must_use = "a spawn does nothing until it is awaited"]
+    pub struct Spawning<'a, A: Actor> {
+        stage: Stage<'a, A>,
+    }
+}
+
+impl<A: Actor> Future for Spawning<'_, A> {
+    type Output = Result<ActorRef<A>, SpawnError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let stage = self.project().stage;
+        if let Stage::Start(_) = stage {
+            let Stage::Start(builder) = std::mem::replace(stage, Stage::Done) else {
+                unreachable!("matched above")
+            };
+            match builder.start() {
+                Ok(Started::Running(actor)) => return Poll::Ready(Ok(actor)),
+                Ok(Started::Initializing { started, shared }) => {
+                    *stage = Stage::Initializing { started, shared };
+                }
+                Err(err) => return Poll::Ready(Err(err)),
+            }
+        }
+        let Stage::Initializing { started, shared } = stage else {
+            panic!("`Spawning` polled after it completed");
+        };
+        let out = match ready!(Pin::new(started).poll(cx)) {
+            Ok(Ok(())) => Ok(ActorRef::from_shared(shared.clone())),
+            Ok(Err(err)) => Err(err),
+            Err(_) => Err(SpawnError::Aborted),
+        };
+        *stage = Stage::Done;
+        Poll::Ready(out)
+    }
+}
+
+impl<A: Actor> fmt::Debug for Spawning<'_, A> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let stage = match self.stage {
+            Stage::Start(_) => "start",
+            Stage::Initializing { .. } => "initializing",
+            Stage::Done => "done",
+        };
+        f.debug_struct("Spawning")
+            .field("actor", &super::actor_ref::short_type_name::<A>())
+            .field("stage", &stage)
+            .finish()
     }
 }
 
