@@ -205,30 +205,53 @@ fn actor_impl(actor: &Actor, opts: &Options, n: &Names) -> TokenStream {
         _ => quote!(::core::result::Result::Ok({ #init_body })),
     };
 
-    let arms = actor
-        .handlers
-        .iter()
-        .filter(|h| h.kind.is_message())
-        .map(|h| {
+    let arm = |h: &Handler| {
+        let cfgs = &h.cfgs;
+        let variant = h.variant();
+        let fields: Vec<&Ident> = h.args().filter_map(|a| a.ident()).collect();
+        let call = invoke(h, true);
+        match h.kind {
+            Kind::Call if h.has(&Role::Reply) => quote! {
+                #(#cfgs)* #msg::#variant { #(#fields,)* reply: #reply } => { #call; }
+            },
+            Kind::Call => quote! {
+                #(#cfgs)* #msg::#variant { #(#fields,)* reply: #reply } => {
+                    let #value = #call;
+                    let _ = #reply.send(#value);
+                }
+            },
+            _ => quote! {
+                #(#cfgs)* #msg::#variant { #(#fields,)* } => { #call; }
+            },
+        }
+    };
+    let messages = || actor.handlers.iter().filter(|h| h.kind.is_message());
+    let arms = messages().map(arm);
+    // The synchronous handlers run at once, without a future; the async ones' messages
+    // are given back for `__handle`.
+    let now_arms = messages().map(|h| {
+        if h.is_async() {
             let cfgs = &h.cfgs;
             let variant = h.variant();
-            let fields: Vec<&Ident> = h.args().filter_map(|a| a.ident()).collect();
-            let call = invoke(h, true);
-            match h.kind {
-                Kind::Call if h.has(&Role::Reply) => quote! {
-                    #(#cfgs)* #msg::#variant { #(#fields,)* reply: #reply } => { #call; }
-                },
-                Kind::Call => quote! {
-                    #(#cfgs)* #msg::#variant { #(#fields,)* reply: #reply } => {
-                        let #value = #call;
-                        let _ = #reply.send(#value);
-                    }
-                },
-                _ => quote! {
-                    #(#cfgs)* #msg::#variant { #(#fields,)* } => { #call; }
-                },
+            quote! {
+                #(#cfgs)* #m @ #msg::#variant { .. } => return ::core::result::Result::Err(#m),
             }
-        });
+        } else {
+            let arm = arm(h);
+            quote! { #arm }
+        }
+    });
+    let now_body = if messages().any(|h| !h.is_async()) {
+        quote! {
+            match #m {
+                #(#now_arms)*
+            }
+            #[allow(unreachable_code)]
+            ::core::result::Result::Ok(())
+        }
+    } else {
+        quote!(::core::result::Result::Err(#m))
+    };
 
     let info_body = match find(actor, Kind::Info) {
         Some(h) => {
@@ -289,6 +312,15 @@ fn actor_impl(actor: &Actor, opts: &Options, n: &Names) -> TokenStream {
                 #ctx: &mut #p::Ctx<Self>,
             ) -> ::core::result::Result<Self, #p::InitError> {
                 #init_body
+            }
+
+            #[allow(unused_variables, unreachable_code, clippy::needless_return)]
+            fn __handle_now(
+                &mut self,
+                #m: #msg,
+                #ctx: &mut #p::Ctx<Self>,
+            ) -> ::core::result::Result<(), #msg> {
+                #now_body
             }
 
             // Not `async fn`s: those keep a second copy of their by-value arguments (the

@@ -83,6 +83,11 @@ pub trait Actor: Sized + Send + 'static {
         ctx: &mut Ctx<Self>,
     ) -> impl Future<Output = Result<Self, crate::__private::InitError>> + Send;
 
+    /// Handles a message of a synchronous handler at once; gives back the message of an
+    /// async one.
+    #[doc(hidden)]
+    fn __handle_now(&mut self, msg: Self::Msg, ctx: &mut Ctx<Self>) -> Result<(), Self::Msg>;
+
     #[doc(hidden)]
     fn __handle(&mut self, msg: Self::Msg, ctx: &mut Ctx<Self>) -> impl Future<Output = ()> + Send;
 

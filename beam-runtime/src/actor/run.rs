@@ -217,7 +217,7 @@ pub(crate) fn life<A: Actor>(mut ctx: Ctx<A>, mut state: A) -> impl Future<Outpu
         // so an actor that never receives stays small.
         let mut batch: Batch<Envelope<A>> = None;
         let reason = loop {
-            let step = match poll_fn(|cx| next_step(cx, &mut ctx, &mut batch)).await {
+            let step = match poll_fn(|cx| next_step(cx, &mut state, &mut ctx, &mut batch)).await {
                 Ok(step) => step,
                 Err(reason) => break reason,
             };
@@ -297,11 +297,35 @@ fn dispatch<'a, A: Actor>(
     }
 }
 
+/// Runs the messages of synchronous handlers at once, with no future, until a step needs
+/// one (an async handler, deferred work, the idle timeout) or the actor exits or waits.
+fn next_step<A: Actor>(
+    cx: &mut Context<'_>,
+    state: &mut A,
+    ctx: &mut Ctx<A>,
+    batch: &mut Batch<Envelope<A>>,
+) -> Poll<Result<Step<A>, ExitReason>> {
+    loop {
+        match ready!(next_message(cx, ctx, batch)) {
+            Ok(Step::Handle(msg)) => {
+                match catch_unwind(AssertUnwindSafe(|| state.__handle_now(msg, ctx))) {
+                    Ok(Ok(())) => {}
+                    Ok(Err(msg)) => return Poll::Ready(Ok(Step::Handle(msg))),
+                    Err(payload) => {
+                        return Poll::Ready(Err(crash(panic_message(payload.as_ref()))));
+                    }
+                }
+            }
+            other => return Poll::Ready(other),
+        }
+    }
+}
+
 /// Picks the next step: deferred work first (OTP's `handle_continue`), then a stop asked
 /// for by the last handler, then unstashed messages, then the mailbox in order; waits for
 /// a message or the idle timeout. Spends the task's coop budget, so an actor fed faster
 /// than it handles still lets the scheduler run others (and can be killed).
-fn next_step<A: Actor>(
+fn next_message<A: Actor>(
     cx: &mut Context<'_>,
     ctx: &mut Ctx<A>,
     batch: &mut Batch<Envelope<A>>,
