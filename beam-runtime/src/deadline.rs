@@ -343,3 +343,67 @@ impl Deadline {
         }
     }
 }
+
+/// A deadline bound to its table, which gives its slot back when dropped (for waits that
+/// may be cancelled, such as a stop interrupted by a kill).
+pub(crate) struct Timer<'a> {
+    deadline: Deadline,
+    table: &'a Deadlines,
+}
+
+impl<'a> Timer<'a> {
+    /// A deadline `timeout` after the first wait.
+    pub(crate) fn after(table: &'a Deadlines, timeout: Duration) -> Self {
+        Self {
+            deadline: Deadline::After(timeout),
+            table,
+        }
+    }
+
+    /// A deadline at `at`.
+    pub(crate) fn at(table: &'a Deadlines, at: Instant) -> Self {
+        Self {
+            deadline: Deadline::At(at),
+            table,
+        }
+    }
+
+    /// `Ready` once the deadline has passed.
+    pub(crate) fn poll(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        self.deadline.poll(self.table, cx)
+    }
+}
+
+impl Drop for Timer<'_> {
+    fn drop(&mut self) {
+        self.deadline.clear(self.table);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn slots(table: &Deadlines) -> usize {
+        table.lock().entries.len()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn waits_take_a_slot_and_give_it_back_when_done_or_dropped() {
+        let table = Arc::new(Deadlines::default());
+        table.ensure_running();
+        // Fires at its deadline, then gives its slot back.
+        let start = Instant::now();
+        let mut timer = Timer::after(&table, Duration::from_millis(30));
+        poll_fn(|cx| timer.poll(cx)).await;
+        assert_eq!(start.elapsed(), Duration::from_millis(30));
+        assert_eq!(slots(&table), 0);
+        drop(timer);
+        // Dropped while waiting: its slot is freed.
+        let mut timer = Timer::at(&table, Instant::now() + Duration::from_secs(60));
+        assert!(poll_fn(|cx| Poll::Ready(timer.poll(cx))).await.is_pending());
+        assert_eq!(slots(&table), 1);
+        drop(timer);
+        assert_eq!(slots(&table), 0);
+    }
+}

@@ -32,19 +32,18 @@ use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
 use std::num::NonZeroUsize;
-use std::pin::pin;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use slab::Slab;
-use tokio::time::{Instant, sleep_until};
+use tokio::time::Instant;
 
 use crate::actor::ctx::{Child, stop_process};
 use crate::actor::run::current_actor;
 use crate::actor::spawn::SpawnBuilder;
 use crate::actor::{Actor, ActorId, ActorRef, Envelope, Process, Shared};
 use crate::call::deadline_after;
-use crate::deadline::Deadlines;
+use crate::deadline::{Deadlines, Timer};
 use crate::error::{LookupError, ShutdownError, SpawnError};
 use crate::exit::ExitReason;
 use crate::registry::{Entry, IntoName};
@@ -203,10 +202,10 @@ impl ActorSystem {
             roots.actors.iter().map(|(_, c)| c.clone()).collect()
         };
         actors.sort_unstable_by_key(|c| std::cmp::Reverse(c.id()));
-        let mut deadline = pin!(sleep_until(deadline));
+        let mut deadline = Timer::at(self.deadlines(), deadline);
         let mut killed = 0;
         for child in &actors {
-            if !stop_process(&**child, deadline.as_mut()).await {
+            if !stop_process(&**child, &mut deadline).await {
                 killed += 1;
             }
         }

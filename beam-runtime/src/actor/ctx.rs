@@ -11,11 +11,12 @@ use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
 use tokio::task::AbortHandle;
-use tokio::time::{Instant, Sleep};
+use tokio::time::Sleep;
 
 use super::run::drop_remains;
 use super::spawn::SpawnBuilder;
 use super::{Actor, ActorId, ActorRef, Envelope, Process};
+use crate::deadline::{Deadlines, Timer};
 use crate::exit::ExitReason;
 use crate::system::{ActorSystem, RootSlot};
 
@@ -331,7 +332,8 @@ impl<A: Actor> Ctx<A> {
     /// Stops the children (last started first) and the timers: the start of every exit.
     pub(crate) async fn wind_down(&mut self) {
         if let Some(extras) = &mut self.extras {
-            extras.children.stop_all().await;
+            let table = self.me.shared().system.deadlines();
+            extras.children.stop_all(table).await;
             extras.timers.cancel_all();
         }
     }
@@ -501,21 +503,19 @@ impl Children {
     /// Stops every child, last started first, each within [`CHILD_SHUTDOWN`]. A child
     /// leaves the list only once stopped, so if this actor is killed meanwhile, `Drop` still
     /// kills the child.
-    async fn stop_all(&mut self) {
-        let mut deadline = pin!(tokio::time::sleep(CHILD_SHUTDOWN));
+    async fn stop_all(&mut self, table: &Deadlines) {
         while let Some(child) = self.list.last() {
             if child.exit().reason().is_none() {
-                deadline.as_mut().reset(Instant::now() + CHILD_SHUTDOWN);
-                stop_process(&**child, deadline.as_mut()).await;
+                stop_process(&**child, &mut Timer::after(table, CHILD_SHUTDOWN)).await;
             }
             self.list.pop();
         }
     }
 }
 
-/// Asks `process` to stop and waits for it until `deadline`; kills it after that. `true`
-/// if it stopped by itself. One timer serves a whole shutdown.
-pub(crate) async fn stop_process(process: &dyn Process, mut deadline: Pin<&mut Sleep>) -> bool {
+/// Asks `process` to stop and waits for it until `deadline` (which may serve a whole
+/// shutdown); kills it after that. `true` if it stopped by itself.
+pub(crate) async fn stop_process(process: &dyn Process, deadline: &mut Timer<'_>) -> bool {
     let exit = process.exit();
     if !process.request_stop(ExitReason::Shutdown) && exit.reason().is_some() {
         return true;
@@ -525,7 +525,7 @@ pub(crate) async fn stop_process(process: &dyn Process, mut deadline: Pin<&mut S
         if waiting.as_mut().poll(cx).is_ready() {
             return Poll::Ready(true);
         }
-        deadline.as_mut().poll(cx).map(|()| false)
+        deadline.poll(cx).map(|()| false)
     })
     .await;
     if stopped {
