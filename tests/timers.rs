@@ -289,3 +289,45 @@ async fn timers_belong_to_their_actor() {
     assert_eq!(a.ticks().await.unwrap(), [ms(50)]);
     assert!(b.ticks().await.unwrap().is_empty());
 }
+
+/// Re-arms its idle timeout from its `#[info]` handler, a given number of times.
+struct Heartbeat {
+    started: tokio::time::Instant,
+    beats: Vec<Duration>,
+    left: u32,
+}
+
+#[actor]
+impl Heartbeat {
+    #[init]
+    fn init(ctx: &mut Ctx<Self>) -> Self {
+        ctx.set_idle_timeout(Some(ms(100)));
+        Heartbeat {
+            started: tokio::time::Instant::now(),
+            beats: Vec::new(),
+            left: 3,
+        }
+    }
+
+    #[info]
+    fn beat(&mut self, _info: Info, ctx: &mut Ctx<Self>) {
+        self.beats.push(self.started.elapsed());
+        self.left -= 1;
+        if self.left > 0 {
+            ctx.set_idle_timeout(Some(ms(100)));
+        }
+    }
+
+    #[call]
+    fn beats(&self) -> Vec<Duration> {
+        self.beats.clone()
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn setting_the_idle_timeout_in_its_handler_rearms_it() {
+    let system = ActorSystem::new();
+    let heart = system.spawn::<Heartbeat>(()).await.unwrap();
+    sleep(ms(1_000)).await;
+    assert_eq!(heart.beats().await.unwrap(), [ms(100), ms(200), ms(300)]);
+}

@@ -116,6 +116,8 @@ impl<'a, A: Actor, T> Call<'a, A, T> {
     /// Waits at most `timeout` for the reply instead of [`DEFAULT_CALL_TIMEOUT`]
     /// (`Duration::MAX` waits for as long as it takes).
     pub fn timeout(mut self, timeout: Duration) -> Self {
+        // A call polled (and moved) already may hold a slot in the deadline table.
+        self.deadline.clear(self.target.shared.system.deadlines());
         self.deadline = Deadline::after(timeout);
         self
     }

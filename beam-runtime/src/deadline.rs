@@ -46,6 +46,8 @@ struct Inner {
     task: Option<Waker>,
     /// Whether a timer task serves this table.
     running: bool,
+    /// Set when the system is dropped: the timer task ends at its next look.
+    closed: bool,
 }
 
 struct Entry {
@@ -92,7 +94,11 @@ impl Deadlines {
 
     /// Wakes the timer task so it notices the table is gone.
     pub(crate) fn close(&self) {
-        let task = self.lock().task.take();
+        let task = {
+            let mut inner = self.lock();
+            inner.closed = true;
+            inner.task.take()
+        };
         if let Some(task) = task {
             task.wake();
         }
@@ -178,12 +184,17 @@ impl Deadlines {
         Ok(look)
     }
 
-    fn set_task(&self, waker: &Waker) {
+    /// Keeps the timer task's waker; `false` once the table is closed.
+    fn set_task(&self, waker: &Waker) -> bool {
         let mut inner = self.lock();
+        if inner.closed {
+            return false;
+        }
         match &inner.task {
             Some(task) if task.will_wake(waker) => {}
             _ => inner.task = Some(waker.clone()),
         }
+        true
     }
 
     /// The timer task is gone: every call falls back to its own timer.
@@ -240,8 +251,11 @@ async fn serve(table: Weak<Deadlines>) {
             let Some(deadlines) = table.upgrade() else {
                 return Poll::Ready(());
             };
-            // Registered before sweeping, so an earlier deadline added meanwhile wakes us.
-            deadlines.set_task(cx.waker());
+            // Registered before sweeping, so an earlier deadline added meanwhile wakes us;
+            // checked under the same lock as `close`, so a closing system is never missed.
+            if !deadlines.set_task(cx.waker()) {
+                return Poll::Ready(());
+            }
             let look = deadlines.sweep(Instant::now(), pending, &mut wake);
             drop(deadlines);
             wake.drain(..).for_each(Waker::wake);
@@ -269,14 +283,14 @@ async fn serve(table: Weak<Deadlines>) {
 /// table, or a tokio timer of its own when no timer task serves the table.
 ///
 /// On a `current_thread` runtime the call first waits one scheduling round: most calls are
-/// answered within it (the actor runs as soon as the caller yields), so they neither read
-/// the clock nor touch the table.
+/// answered within it (the actor runs as soon as the caller yields), so they never touch
+/// the table.
 #[derive(Debug)]
 pub(crate) enum Deadline {
     /// Not waiting yet.
     After(Duration),
-    /// Waited once, for one scheduling round.
-    Yielded(Duration),
+    /// Waited once, for one scheduling round, for the deadline `at`.
+    Yielded(Instant),
     /// Known, not registered.
     At(Instant),
     /// Slot `key` of the table.
@@ -295,16 +309,16 @@ impl Deadline {
         loop {
             match self {
                 Self::After(timeout) => {
-                    let timeout = *timeout;
+                    let at = deadline_after(*timeout);
                     if table.yield_first.load(Ordering::Relaxed) {
                         // Polled again after everything already scheduled has run.
                         cx.waker().wake_by_ref();
-                        *self = Self::Yielded(timeout);
+                        *self = Self::Yielded(at);
                         return Poll::Pending;
                     }
-                    *self = Self::At(deadline_after(timeout));
+                    *self = Self::At(at);
                 }
-                Self::Yielded(timeout) => *self = Self::At(deadline_after(*timeout)),
+                Self::Yielded(at) => *self = Self::At(*at),
                 Self::At(at) => {
                     // A deadline already passed fires on the timer task's next look.
                     let at = *at;

@@ -230,12 +230,15 @@ impl<A: Actor> Ctx<A> {
 
     /// Delivers [`Info::Timeout`](crate::Info::Timeout) to the `#[info]` handler once the
     /// actor has been idle (no message of any kind) for `timeout`; once per idle period.
+    /// Setting it starts a new idle period, so the `#[info]` handler can re-arm it.
     /// `None` turns it off.
     pub fn set_idle_timeout(&mut self, timeout: Option<Duration>) {
         if timeout.is_some() || self.extras.is_some() {
+            // A new idle period starts now, even inside the `Info::Timeout` handler.
             let idle = &mut self.extras().idle;
             idle.timeout = timeout;
             idle.armed = false;
+            idle.fired = false;
         }
     }
 
