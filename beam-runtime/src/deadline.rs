@@ -283,14 +283,14 @@ async fn serve(table: Weak<Deadlines>) {
 /// table, or a tokio timer of its own when no timer task serves the table.
 ///
 /// On a `current_thread` runtime the call first waits one scheduling round: most calls are
-/// answered within it (the actor runs as soon as the caller yields), so they never touch
-/// the table.
+/// answered within it (the actor runs as soon as the caller yields), so they neither read
+/// the clock nor touch the table; the deadline then counts from the end of that round.
 #[derive(Debug)]
 pub(crate) enum Deadline {
     /// Not waiting yet.
     After(Duration),
-    /// Waited once, for one scheduling round, for the deadline `at`.
-    Yielded(Instant),
+    /// Waited once, for one scheduling round; the deadline counts from the end of it.
+    Yielded(Duration),
     /// Known, not registered.
     At(Instant),
     /// Slot `key` of the table.
@@ -309,16 +309,16 @@ impl Deadline {
         loop {
             match self {
                 Self::After(timeout) => {
-                    let at = deadline_after(*timeout);
+                    let timeout = *timeout;
                     if table.yield_first.load(Ordering::Relaxed) {
                         // Polled again after everything already scheduled has run.
                         cx.waker().wake_by_ref();
-                        *self = Self::Yielded(at);
+                        *self = Self::Yielded(timeout);
                         return Poll::Pending;
                     }
-                    *self = Self::At(at);
+                    *self = Self::At(deadline_after(timeout));
                 }
-                Self::Yielded(at) => *self = Self::At(*at),
+                Self::Yielded(timeout) => *self = Self::At(deadline_after(*timeout)),
                 Self::At(at) => {
                     // A deadline already passed fires on the timer task's next look.
                     let at = *at;
