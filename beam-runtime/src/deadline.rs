@@ -402,6 +402,38 @@ mod tests {
         table.lock().entries.len()
     }
 
+    struct Silent;
+
+    #[crate::actor(crate = crate)]
+    impl Silent {
+        #[call]
+        async fn never(&self) {
+            std::future::pending::<()>().await;
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_new_timeout_frees_the_slot_of_a_call_already_waiting() {
+        let system = crate::ActorSystem::new();
+        let silent = system.spawn::<Silent>(Silent).await.unwrap();
+        let table = system.deadlines();
+        let mut call = silent.never();
+        // The first wait yields one round; the second registers the deadline.
+        for _ in 0..2 {
+            assert!(
+                poll_fn(|cx| Poll::Ready(Pin::new(&mut call).poll(cx)))
+                    .await
+                    .is_pending()
+            );
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(slots(table), 1);
+        let call = call.timeout(Duration::from_millis(10));
+        assert_eq!(slots(table), 0);
+        assert_eq!(call.await, Err(crate::CallError::Timeout));
+        assert_eq!(slots(table), 0);
+    }
+
     #[tokio::test(start_paused = true)]
     async fn waits_take_a_slot_and_give_it_back_when_done_or_dropped() {
         let table = Arc::new(Deadlines::default());
