@@ -95,6 +95,13 @@ async fn probe(system: &ActorSystem, label: &'static str, log: &Log) -> ActorRef
         .expect("spawn")
 }
 
+/// Keeps `probe` stuck in a handler that never returns (and never yields to a stop); the
+/// task ends with the call's result once the actor is gone.
+fn hang(probe: &ActorRef<Probe>) -> tokio::task::JoinHandle<Result<(), CallError>> {
+    let probe = probe.clone();
+    tokio::spawn(async move { probe.hang().timeout(Duration::MAX).await })
+}
+
 struct Fallible;
 
 #[actor]
@@ -294,10 +301,7 @@ async fn shutdown_kills_what_overruns_its_timeout() {
     let log = log();
     let stuck = probe(&system, "stuck", &log).await;
     let fine = probe(&system, "fine", &log).await;
-    let hung = tokio::spawn({
-        let stuck = stuck.clone();
-        async move { stuck.hang().timeout(Duration::from_secs(3600)).await }
-    });
+    let hung = hang(&stuck);
     tokio::task::yield_now().await;
     let result = system.shutdown_with(Duration::from_secs(1)).await;
     assert_eq!(result, Err(ShutdownError { killed: 1 }));
@@ -485,10 +489,7 @@ async fn a_killed_parent_takes_its_stuck_child_down() {
     let log = log();
     let parent = probe(&system, "parent", &log).await;
     let child = parent.adopt("child").await.unwrap();
-    let _hung = tokio::spawn({
-        let child = child.clone();
-        async move { child.hang().timeout(Duration::MAX).await }
-    });
+    hang(&child);
     tokio::task::yield_now().await;
     // The parent waits up to 5 s for the child; the shutdown gives it 1 s.
     let result = system.shutdown_with(Duration::from_secs(1)).await;
@@ -503,10 +504,7 @@ async fn a_cancelled_shutdown_leaves_every_actor_tracked() {
     let log = log();
     let stuck = probe(&system, "stuck", &log).await;
     let other = probe(&system, "other", &log).await;
-    let _hung = tokio::spawn({
-        let stuck = stuck.clone();
-        async move { stuck.hang().timeout(Duration::MAX).await }
-    });
+    hang(&stuck);
     tokio::task::yield_now().await;
     // `stuck` started first, so it is stopped last: cancel the shutdown while it waits.
     let cancelled = tokio::time::timeout(Duration::from_millis(100), system.shutdown()).await;
@@ -570,10 +568,8 @@ async fn each_stuck_child_gets_its_own_five_seconds() {
     let parent = probe(&system, "parent", &log).await;
     let first = parent.adopt("first").await.unwrap();
     let second = parent.adopt("second").await.unwrap();
-    for child in [&first, &second] {
-        let child = child.clone();
-        tokio::spawn(async move { child.hang().timeout(Duration::MAX).await });
-    }
+    hang(&first);
+    hang(&second);
     tokio::task::yield_now().await;
     let start = tokio::time::Instant::now();
     assert_eq!(system.stop(&parent).await, ExitReason::Normal);
@@ -591,8 +587,7 @@ async fn one_shutdown_timeout_covers_every_actor() {
     let mut stuck = Vec::new();
     for label in ["a", "b", "c"] {
         let actor = probe(&system, label, &log).await;
-        let hung = actor.clone();
-        tokio::spawn(async move { hung.hang().timeout(Duration::MAX).await });
+        hang(&actor);
         stuck.push(actor);
     }
     tokio::task::yield_now().await;

@@ -36,7 +36,6 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use slab::Slab;
-use tokio::time::Instant;
 
 use crate::actor::ctx::{Child, stop_process};
 use crate::actor::run::current_actor;
@@ -193,8 +192,8 @@ impl ActorSystem {
     /// Like [`shutdown`](Self::shutdown) with a timeout of your choice; the error counts
     /// the actors that had to be killed.
     pub async fn shutdown_with(&self, timeout: Duration) -> Result<(), ShutdownError> {
-        let deadline: Instant = deadline_after(timeout);
-        // A snapshot: entries leave the map only when their actor exits, so a shutdown that
+        let mut deadline = Timer::at(self.deadlines(), deadline_after(timeout));
+        // A snapshot: entries leave the slab only when their actor exits, so a shutdown that
         // is itself cancelled leaves nothing untracked.
         let mut actors: Vec<Child> = {
             let mut roots = lock(&self.inner.roots);
@@ -202,7 +201,6 @@ impl ActorSystem {
             roots.actors.iter().map(|(_, c)| c.clone()).collect()
         };
         actors.sort_unstable_by_key(|c| std::cmp::Reverse(c.id()));
-        let mut deadline = Timer::at(self.deadlines(), deadline);
         let mut killed = 0;
         for child in &actors {
             if !stop_process(&**child, &mut deadline).await {

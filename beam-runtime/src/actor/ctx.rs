@@ -237,8 +237,7 @@ impl<A: Actor> Ctx<A> {
             // A new idle period starts now, even inside the `Info::Timeout` handler.
             let idle = &mut self.extras().idle;
             idle.timeout = timeout;
-            idle.armed = false;
-            idle.fired = false;
+            idle.restart();
         }
     }
 
@@ -298,8 +297,7 @@ impl<A: Actor> Ctx<A> {
     /// A message arrived: a new idle period begins.
     pub(crate) fn note_activity(&mut self) {
         if let Some(extras) = &mut self.extras {
-            extras.idle.armed = false;
-            extras.idle.fired = false;
+            extras.idle.restart();
         }
     }
 
@@ -392,6 +390,12 @@ struct Idle {
 }
 
 impl Idle {
+    /// A new idle period begins.
+    fn restart(&mut self) {
+        self.armed = false;
+        self.fired = false;
+    }
+
     fn poll(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         let Some(timeout) = self.timeout else {
             return Poll::Pending;
@@ -399,18 +403,17 @@ impl Idle {
         if self.fired {
             return Poll::Pending;
         }
-        let sleep = match &mut self.sleep {
-            Some(sleep) => {
-                if !self.armed {
-                    sleep.as_mut().reset(crate::call::deadline_after(timeout));
-                }
-                sleep
+        if !self.armed {
+            let at = crate::call::deadline_after(timeout);
+            match &mut self.sleep {
+                Some(sleep) => sleep.as_mut().reset(at),
+                None => self.sleep = Some(Box::pin(tokio::time::sleep_until(at))),
             }
-            None => self.sleep.insert(Box::pin(tokio::time::sleep_until(
-                crate::call::deadline_after(timeout),
-            ))),
+            self.armed = true;
+        }
+        let Some(sleep) = &mut self.sleep else {
+            unreachable!("armed above")
         };
-        self.armed = true;
         ready!(sleep.as_mut().poll(cx));
         self.armed = false;
         self.fired = true;

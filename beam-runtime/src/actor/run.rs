@@ -388,20 +388,19 @@ async fn exit<A: Actor>(mut state: A, mut ctx: Ctx<A>, reason: ExitReason) {
         Ok(()) => reason,
         Err(panic) => crash(panic),
     };
-    // The state's own `Drop` is user code too.
-    let id = ctx.id();
-    let reason = match drop_remains(id, state) {
-        Ok(()) => reason,
-        Err(panic) => crash(panic),
-    };
-    ctx.publish_exit(reason);
-    let _ = drop_remains(id, ctx);
+    finish(state, ctx, reason);
 }
 
 /// [`exit`] for an actor with no children to stop and no `#[terminate]` hook: nothing to
 /// wait for.
 fn exit_now<A: Actor>(state: A, mut ctx: Ctx<A>, reason: ExitReason) {
     ctx.cancel_timers();
+    finish(state, ctx, reason);
+}
+
+/// The last step of every exit: the state's `Drop` (user code too, so a panic there
+/// becomes the reason), then the published exit.
+fn finish<A: Actor>(state: A, mut ctx: Ctx<A>, reason: ExitReason) {
     let id = ctx.id();
     let reason = match drop_remains(id, state) {
         Ok(()) => reason,

@@ -173,7 +173,7 @@ impl<'a, A: Actor> SpawnBuilder<'a, A> {
                 let (started_tx, started) = oneshot::channel();
                 let task = tokio::spawn(ActorTask::new(id, run::<A>(ctx, args, started_tx)));
                 shared.mailbox.set_abort(task.abort_handle());
-                Ok(Started::Initializing { started, shared })
+                Ok(Started::Initializing(Initializing { started, shared }))
             }
         }
     }
@@ -194,19 +194,18 @@ impl<'a, A: Actor> IntoFuture for SpawnBuilder<'a, A> {
 enum Started<A: Actor> {
     /// Running: its `#[init]` was synchronous (or absent).
     Running(ActorRef<A>),
-    /// Its async `#[init]` runs in its task, which reports on `started`.
-    Initializing {
-        started: oneshot::Receiver<Result<(), SpawnError>>,
-        shared: Arc<Shared<A>>,
-    },
+    Initializing(Initializing<A>),
+}
+
+/// An actor whose async `#[init]` runs in its task, which reports on `started`.
+struct Initializing<A: Actor> {
+    started: oneshot::Receiver<Result<(), SpawnError>>,
+    shared: Arc<Shared<A>>,
 }
 
 enum Stage<'a, A: Actor> {
     Start(SpawnBuilder<'a, A>),
-    Initializing {
-        started: oneshot::Receiver<Result<(), SpawnError>>,
-        shared: Arc<Shared<A>>,
-    },
+    Initializing(Initializing<A>),
     Done,
 }
 
@@ -234,17 +233,15 @@ impl<A: Actor> Future for Spawning<'_, A> {
             };
             match builder.start() {
                 Ok(Started::Running(actor)) => return Poll::Ready(Ok(actor)),
-                Ok(Started::Initializing { started, shared }) => {
-                    *stage = Stage::Initializing { started, shared };
-                }
+                Ok(Started::Initializing(init)) => *stage = Stage::Initializing(init),
                 Err(err) => return Poll::Ready(Err(err)),
             }
         }
-        let Stage::Initializing { started, shared } = stage else {
+        let Stage::Initializing(init) = stage else {
             panic!("`Spawning` polled after it completed");
         };
-        let out = match ready!(Pin::new(started).poll(cx)) {
-            Ok(Ok(())) => Ok(ActorRef::from_shared(shared.clone())),
+        let out = match ready!(Pin::new(&mut init.started).poll(cx)) {
+            Ok(Ok(())) => Ok(ActorRef::from_shared(init.shared.clone())),
             Ok(Err(err)) => Err(err),
             Err(_) => Err(SpawnError::Aborted),
         };
@@ -257,7 +254,7 @@ impl<A: Actor> fmt::Debug for Spawning<'_, A> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let stage = match self.stage {
             Stage::Start(_) => "start",
-            Stage::Initializing { .. } => "initializing",
+            Stage::Initializing(_) => "initializing",
             Stage::Done => "done",
         };
         f.debug_struct("Spawning")
