@@ -600,3 +600,135 @@ async fn one_shutdown_timeout_covers_every_actor() {
         assert_eq!(actor.wait_for_exit().await, ExitReason::Killed);
     }
 }
+
+/// Handlers that may fail: an `Err` is a crash with `ExitReason::Error`.
+struct Strict {
+    log: Log,
+}
+
+#[derive(Debug)]
+struct Refused(&'static str);
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "refused: {}", self.0)
+    }
+}
+
+#[actor]
+impl Strict {
+    #[init]
+    fn init(log: Log, ctx: &mut Ctx<Self>) -> Self {
+        ctx.set_idle_timeout(None);
+        Strict { log }
+    }
+
+    #[cast]
+    fn apply(&mut self, ok: bool) -> Result<(), Refused> {
+        if ok { Ok(()) } else { Err(Refused("cast")) }
+    }
+
+    #[cast]
+    async fn apply_later(&mut self, ok: bool) -> std::io::Result<()> {
+        tokio::task::yield_now().await;
+        if ok {
+            Ok(())
+        } else {
+            Err(std::io::Error::other("async cast"))
+        }
+    }
+
+    /// Replies, then crashes on `Err`.
+    #[call]
+    fn check(&mut self, n: i32) -> Result<i32, String> {
+        if n >= 0 {
+            Ok(n)
+        } else {
+            Err(format!("{n} is negative"))
+        }
+    }
+
+    #[call]
+    fn check_later(&mut self, n: i32, reply: Reply<i32>) -> Result<(), String> {
+        let _ = reply.send(n);
+        if n >= 0 { Ok(()) } else { Err("later".into()) }
+    }
+
+    #[cast]
+    fn defer(&mut self, ok: bool, ctx: &mut Ctx<Self>) {
+        ctx.continue_with(ok);
+    }
+
+    #[handle_continue]
+    fn deferred(&mut self, ok: bool) -> Result<(), String> {
+        if ok { Ok(()) } else { Err("continue".into()) }
+    }
+
+    #[cast]
+    fn go_idle(&mut self, ctx: &mut Ctx<Self>) {
+        ctx.set_idle_timeout(Some(Duration::from_secs(1)));
+    }
+
+    #[info]
+    fn info(&mut self, info: Info) -> Result<(), String> {
+        Err(format!("info {info:?}"))
+    }
+
+    #[terminate]
+    fn terminate(&mut self, reason: &ExitReason) {
+        self.log.lock().unwrap().push(format!("terminate {reason}"));
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_err_from_a_handler_is_a_crash_with_its_text() {
+    let log = log();
+    let system = ActorSystem::new();
+    let spawn = || async { system.spawn::<Strict>(log.clone()).await.expect("starts") };
+
+    let s = spawn().await;
+    s.apply(true).unwrap();
+    assert_eq!(s.check(1).await, Ok(Ok(1)));
+    s.apply(false).unwrap();
+    assert_eq!(
+        s.wait_for_exit().await,
+        ExitReason::Error("refused: cast".into())
+    );
+    assert_eq!(entries(&log), ["terminate error: refused: cast"]);
+
+    let s = spawn().await;
+    s.apply_later(false).unwrap();
+    assert_eq!(
+        s.wait_for_exit().await,
+        ExitReason::Error("async cast".into())
+    );
+
+    // A call's `Err` is replied first, then the actor crashes with it.
+    let s = spawn().await;
+    let queued = s.check(5);
+    assert_eq!(s.check(-2).await, Ok(Err("-2 is negative".into())));
+    assert_eq!(
+        s.wait_for_exit().await,
+        ExitReason::Error("-2 is negative".into())
+    );
+    assert_eq!(queued.await, Err(CallError::NoProc), "sent after the crash");
+
+    let s = spawn().await;
+    assert_eq!(s.check_later(-1).await, Ok(-1));
+    assert_eq!(s.wait_for_exit().await, ExitReason::Error("later".into()));
+
+    let s = spawn().await;
+    s.defer(true).unwrap();
+    s.defer(false).unwrap();
+    assert_eq!(
+        s.wait_for_exit().await,
+        ExitReason::Error("continue".into())
+    );
+
+    let s = spawn().await;
+    s.go_idle().unwrap();
+    assert_eq!(
+        s.wait_for_exit().await,
+        ExitReason::Error("info Timeout".into())
+    );
+}

@@ -3,7 +3,7 @@
 
 use syn::{
     Attribute, FnArg, GenericArgument, Ident, ImplItem, ItemImpl, Pat, PatType, PathArguments,
-    Signature, Type, Visibility,
+    ReturnType, Signature, Type, Visibility,
 };
 
 use crate::attr::{self, Kind};
@@ -87,6 +87,23 @@ impl Handler {
 
     pub(crate) fn is_async(&self) -> bool {
         self.sig.asyncness.is_some()
+    }
+
+    /// The declared return type, if it is spelled `Result<..>` (any path ending so, such as
+    /// `io::Result<()>`): an `Err` makes the actor crash.
+    pub(crate) fn result_type(&self) -> Option<&Type> {
+        let ReturnType::Type(_, ty) = &self.sig.output else {
+            return None;
+        };
+        match &**ty {
+            Type::Path(p)
+                if p.qself.is_none()
+                    && p.path.segments.last().is_some_and(|s| s.ident == "Result") =>
+            {
+                Some(ty)
+            }
+            _ => None,
+        }
     }
 }
 

@@ -141,6 +141,24 @@ fn invoke(h: &Handler, receiver: bool) -> TokenStream {
     }
 }
 
+/// Runs a handler that returns nothing or `Result<(), E>`; an `Err` stops the actor with
+/// `ExitReason::Error`.
+fn run(h: &Handler, p: &TokenStream) -> TokenStream {
+    let call = invoke(h, true);
+    match h.result_type() {
+        Some(ty) => {
+            let value = local("__value");
+            let ctx = local("__ctx");
+            let failure = quote_spanned!(ty.span()=> <#ty as #p::HandlerResult>::failure(#value));
+            quote! {
+                let #value = #call;
+                #p::fail(#ctx, #failure);
+            }
+        }
+        None => quote!(#call;),
+    }
+}
+
 fn find(actor: &Actor, kind: Kind) -> Option<&Handler> {
     actor.handlers.iter().find(|h| h.kind == kind)
 }
@@ -209,20 +227,43 @@ fn actor_impl(actor: &Actor, opts: &Options, n: &Names) -> TokenStream {
         let cfgs = &h.cfgs;
         let variant = h.variant();
         let fields: Vec<&Ident> = h.args().filter_map(|a| a.ident()).collect();
-        let call = invoke(h, true);
         match h.kind {
-            Kind::Call if h.has(&Role::Reply) => quote! {
-                #(#cfgs)* #msg::#variant { #(#fields,)* reply: #reply } => { #call; }
-            },
-            Kind::Call => quote! {
-                #(#cfgs)* #msg::#variant { #(#fields,)* reply: #reply } => {
-                    let #value = #call;
-                    let _ = #reply.send(#value);
+            Kind::Call if h.has(&Role::Reply) => {
+                let run = run(h, p);
+                quote! {
+                    #(#cfgs)* #msg::#variant { #(#fields,)* reply: #reply } => { #run }
                 }
-            },
-            _ => quote! {
-                #(#cfgs)* #msg::#variant { #(#fields,)* } => { #call; }
-            },
+            }
+            Kind::Call => {
+                let call = invoke(h, true);
+                // A `Result` reply is sent first; then an `Err` stops the actor.
+                let (check, fail) = match h.result_type() {
+                    Some(ty) => {
+                        let failure = local("__failure");
+                        (
+                            quote_spanned!(ty.span()=>
+                                let #failure = <#ty as #p::CallResult>::failure(&#value);
+                            ),
+                            quote!(#p::fail(#ctx, #failure);),
+                        )
+                    }
+                    None => (TokenStream::new(), TokenStream::new()),
+                };
+                quote! {
+                    #(#cfgs)* #msg::#variant { #(#fields,)* reply: #reply } => {
+                        let #value = #call;
+                        #check
+                        let _ = #reply.send(#value);
+                        #fail
+                    }
+                }
+            }
+            _ => {
+                let run = run(h, p);
+                quote! {
+                    #(#cfgs)* #msg::#variant { #(#fields,)* } => { #run }
+                }
+            }
         }
     };
     let messages = || actor.handlers.iter().filter(|h| h.kind.is_message());
@@ -254,10 +295,7 @@ fn actor_impl(actor: &Actor, opts: &Options, n: &Names) -> TokenStream {
     };
 
     let info_body = match find(actor, Kind::Info) {
-        Some(h) => {
-            let call = invoke(h, true);
-            quote!(#call;)
-        }
+        Some(h) => run(h, p),
         None => TokenStream::new(),
     };
 
@@ -266,8 +304,8 @@ fn actor_impl(actor: &Actor, opts: &Options, n: &Names) -> TokenStream {
             let arg = h.args().next().expect("validated: one argument");
             let ident = arg.ident().expect("validated: an identifier");
             let ty = replace_self(arg.ty(), self_ty);
-            let call = invoke(h, true);
-            (quote!(#ty), quote!(let #ident = #args; #call;))
+            let run = run(h, p);
+            (quote!(#ty), quote!(let #ident = #args; #run))
         }
         None => (quote!(#p::Infallible), quote!(match #args {})),
     };

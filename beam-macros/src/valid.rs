@@ -293,23 +293,32 @@ fn check_return(cx: &Ctxt, h: &Handler) {
         ReturnType::Default => true,
         ReturnType::Type(_, ty) => matches!(&**ty, Type::Tuple(t) if t.elems.is_empty()),
     };
+    // `Result<(), E>`: an `Err` is a crash. Its exact shape is checked by a trait bound.
+    let fallible = unit || h.result_type().is_some();
     let output = &h.sig.output;
     match h.kind {
         Kind::Init if unit => cx.error_spanned_by(
             &h.sig.ident,
             "`#[init]` must return `Self` or `Result<Self, E>`",
         ),
-        Kind::Cast if !unit => cx.error_spanned_by(
+        Kind::Cast if !fallible => cx.error_spanned_by(
             output,
-            "`#[cast]` handlers cannot return a value: use `#[call]` to reply",
+            "`#[cast]` handlers return nothing or `Result<(), E>`: use `#[call]` to reply",
         ),
-        Kind::Call if !unit && h.has(&Role::Reply) => cx.error_spanned_by(
+        Kind::Call if !fallible && h.has(&Role::Reply) => cx.error_spanned_by(
             output,
-            "a `#[call]` that takes a `Reply` returns nothing: it answers through the `Reply`",
+            "a `#[call]` that takes a `Reply` answers through the `Reply`: it returns nothing or `Result<(), E>`",
         ),
-        Kind::Info | Kind::Terminate | Kind::Continue if !unit => cx.error_spanned_by(
+        Kind::Info | Kind::Continue if !fallible => cx.error_spanned_by(
             output,
-            format_args!("`#[{}]` handlers return nothing", h.kind.name()),
+            format_args!(
+                "`#[{}]` handlers return nothing or `Result<(), E>`",
+                h.kind.name()
+            ),
+        ),
+        Kind::Terminate if !unit => cx.error_spanned_by(
+            output,
+            "`#[terminate]` handlers return nothing",
         ),
         _ => {}
     }

@@ -69,6 +69,44 @@ impl<A, E: fmt::Display> InitResult<A> for Result<A, E> {
     }
 }
 
+/// What a handler that may fail returns: `Result<(), E>` with `E: Display`.
+#[diagnostic::on_unimplemented(
+    message = "a handler that may fail must return `Result<(), E>` where `E: Display`",
+    label = "this is not `Result<(), E: Display>`"
+)]
+pub trait HandlerResult {
+    fn failure(self) -> Option<String>;
+}
+
+impl<E: fmt::Display> HandlerResult for Result<(), E> {
+    fn failure(self) -> Option<String> {
+        self.err().map(|e| e.to_string())
+    }
+}
+
+/// What a `#[call]` that may fail returns: `Result<T, E>` with `E: Display`.
+#[diagnostic::on_unimplemented(
+    message = "a `#[call]` returning `Result<T, E>` needs `E: Display`: an `Err` stops the actor with it",
+    label = "this is not `Result<T, E: Display>`"
+)]
+pub trait CallResult {
+    fn failure(&self) -> Option<String>;
+}
+
+impl<T, E: fmt::Display> CallResult for Result<T, E> {
+    fn failure(&self) -> Option<String> {
+        self.as_ref().err().map(|e| e.to_string())
+    }
+}
+
+/// Stops the actor with `ExitReason::Error` if its handler failed.
+#[inline]
+pub fn fail<A: Actor>(ctx: &mut Ctx<A>, failure: Option<String>) {
+    if let Some(message) = failure {
+        ctx.stop_with(ExitReason::Error(message));
+    }
+}
+
 /// What a handler argument must be to travel in a message.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be sent to an actor",

@@ -33,14 +33,15 @@ pub(crate) mod spawn;
 
 use std::fmt;
 use std::future::Future;
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use tokio::sync::Notify;
 
 use crate::exit::ExitReason;
 use crate::mailbox::Mailbox;
 use crate::message::Info;
+use crate::signal::{MonitorRef, Signal};
 use crate::system::ActorSystem;
 
 pub use actor_ref::ActorRef;
@@ -121,6 +122,10 @@ impl ActorId {
         Self(NEXT.fetch_add(1, Ordering::Relaxed))
     }
 
+    pub(crate) const fn from_raw(n: u64) -> Self {
+        Self(n)
+    }
+
     /// The number behind the id.
     #[must_use]
     pub fn as_u64(self) -> u64 {
@@ -143,6 +148,8 @@ pub(crate) enum Envelope<A: Actor> {
     Timer(Box<(u64, A::Msg)>),
     /// Stop after the messages before this one.
     Stop(Stop),
+    /// A system message for the `#[info]` handler (a trapped exit, a monitor's `Down`).
+    Info(Box<Info>),
 }
 
 /// A stop request's reason, without an allocation for the usual ones.
@@ -194,10 +201,14 @@ impl ExitCell {
         self.reason.get()
     }
 
-    fn set(&self, reason: ExitReason) {
-        if self.reason.set(reason).is_ok() {
-            self.notify.notify_waiters();
-        }
+    /// Records the reason; waiters are woken by [`wake`](Self::wake).
+    fn set(&self, reason: ExitReason) -> &ExitReason {
+        let _ = self.reason.set(reason);
+        self.reason.get().expect("set above")
+    }
+
+    fn wake(&self) {
+        self.notify.notify_waiters();
     }
 
     /// A registration for the exit; create it before checking [`reason`](Self::reason).
@@ -224,14 +235,23 @@ pub(crate) struct Shared<A: Actor> {
     pub(crate) exit: ExitCell,
 }
 
-/// An actor seen without its type: what parents and the system keep to stop it.
+/// An actor seen without its type: what parents, links, monitors and the system keep to
+/// reach it.
 pub(crate) trait Process: Send + Sync {
     fn id(&self) -> ActorId;
     fn exit(&self) -> &ExitCell;
     /// Queues a stop behind the messages already sent; `false` if the actor is gone.
     fn request_stop(&self, reason: ExitReason) -> bool;
-    /// Kills the actor's task (no `#[terminate]`); `false` if it has already finished.
-    fn kill(&self) -> bool;
+    /// Delivers an exit signal or a monitor's notice; `false` if the actor is gone.
+    fn signal(&self, signal: Signal) -> bool;
+    /// Records a link to `other` on this side; `false` if this actor is gone.
+    fn add_link(&self, other: Arc<dyn Process>) -> bool;
+    /// Forgets the link to `other` on this side.
+    fn remove_link(&self, other: ActorId);
+    /// Records that `watcher` monitors this actor; `false` if this actor is gone.
+    fn add_monitor(&self, monitor: MonitorRef, watcher: Arc<dyn Process>) -> bool;
+    /// Forgets a monitor on this actor.
+    fn remove_monitor(&self, monitor: MonitorRef);
 }
 
 impl<A: Actor> Process for Shared<A> {
@@ -247,7 +267,36 @@ impl<A: Actor> Process for Shared<A> {
         self.mailbox.push(Envelope::stop(reason)).is_ok()
     }
 
-    fn kill(&self) -> bool {
-        self.mailbox.abort()
+    fn signal(&self, signal: Signal) -> bool {
+        self.mailbox
+            .signal(self.id, signal, |info| Envelope::Info(Box::new(info)))
+    }
+
+    fn add_link(&self, other: Arc<dyn Process>) -> bool {
+        self.mailbox
+            .watch(|w| {
+                w.links.insert(other.id(), other);
+            })
+            .is_some()
+    }
+
+    fn remove_link(&self, other: ActorId) {
+        self.mailbox.unwatch(|w| {
+            w.links.remove(&other);
+        });
+    }
+
+    fn add_monitor(&self, monitor: MonitorRef, watcher: Arc<dyn Process>) -> bool {
+        self.mailbox
+            .watch(|w| {
+                w.monitors.insert(monitor, watcher);
+            })
+            .is_some()
+    }
+
+    fn remove_monitor(&self, monitor: MonitorRef) {
+        self.mailbox.unwatch(|w| {
+            w.monitors.remove(&monitor);
+        });
     }
 }

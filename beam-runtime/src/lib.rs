@@ -9,6 +9,7 @@ pub mod exit;
 mod mailbox;
 pub mod message;
 pub mod registry;
+pub mod signal;
 pub mod system;
 
 #[doc(hidden)]
@@ -21,6 +22,7 @@ pub use error::{CallError, Error, LookupError, SendError, ShutdownError, SpawnEr
 pub use exit::ExitReason;
 pub use message::{Info, Reply};
 pub use registry::{IntoName, Name};
+pub use signal::MonitorRef;
 pub use system::{ActorSystem, DEFAULT_SHUTDOWN_TIMEOUT};
 
 /// Turns an inherent `impl` block into an actor.
@@ -30,12 +32,20 @@ pub use system::{ActorSystem, DEFAULT_SHUTDOWN_TIMEOUT};
 /// | Attribute | Signature | Becomes |
 /// | --- | --- | --- |
 /// | `#[call]` | `fn f(&self or &mut self, args.., [ctx]) -> T`, sync or `async` | variant `F { args.., reply }` and `ActorRef::f(args..) -> Call<T>` |
-/// | `#[call]` | `fn f(&mut self, args.., reply: Reply<T>, [ctx])` | the same; the handler answers through `reply`, now or later |
-/// | `#[cast]` | `fn f(&self or &mut self, args.., [ctx])` | variant `F { args.. }` (a unit variant without arguments) and `ActorRef::f(args..) -> Result<(), SendError>` |
+/// | `#[call]` | `fn f(&mut self, args.., reply: Reply<T>, [ctx]) [-> Result<(), E>]` | the same; the handler answers through `reply`, now or later |
+/// | `#[cast]` | `fn f(&self or &mut self, args.., [ctx]) [-> Result<(), E>]` | variant `F { args.. }` (a unit variant without arguments) and `ActorRef::f(args..) -> Result<(), SendError>` |
 /// | `#[init]` | `fn init(args.., [ctx]) -> Self` or `-> Result<Self, E: Display>`, sync or `async` | what `spawn` runs; its arguments are the spawn arguments (`()` for none, a tuple for several) |
-/// | `#[info]` | `fn f(&mut self, info: Info, [ctx])` | receives system messages such as [`Info::Timeout`] |
-/// | `#[handle_continue]` | `fn f(&mut self, arg: T, [ctx])` | runs after the handler that called [`Ctx::continue_with`], before any other message |
+/// | `#[info]` | `fn f(&mut self, info: Info, [ctx]) [-> Result<(), E>]` | receives system messages: [`Info::Timeout`], [`Info::Exit`], [`Info::Down`] |
+/// | `#[handle_continue]` | `fn f(&mut self, arg: T, [ctx]) [-> Result<(), E>]` | runs after the handler that called [`Ctx::continue_with`], before any other message |
 /// | `#[terminate]` | `fn f(&mut self, [reason: &ExitReason], [ctx])` | runs once when the actor stops (not when it is killed) |
+///
+/// **Handlers that fail.** A handler whose return type is spelled `Result<..>` (any path
+/// ending in `Result`, such as `io::Result<()>`) may fail: an `Err(e)` stops the actor with
+/// [`ExitReason::Error`]`(e.to_string())`, a crash that links and supervisors see, as OTP's
+/// `{stop, Reason, State}`. A `#[call]` returning `Result<T, E>` first replies with the
+/// `Err`, then crashes (OTP's `{stop, Reason, Reply, State}`); a call whose errors are
+/// ordinary answers should reply with a type of its own (an enum, an `Option`) instead.
+/// `E` must implement `Display`.
 ///
 /// `[ctx]` is an optional last parameter `ctx: &mut Ctx<Self>`. Arguments must be owned,
 /// `Send + 'static`, plain names (not patterns) and of concrete types; handlers cannot be
@@ -65,14 +75,20 @@ pub use system::{ActorSystem, DEFAULT_SHUTDOWN_TIMEOUT};
 ///         Ok(Account { balance: deposit })
 ///     }
 ///
-///     /// Takes money out, if there is enough.
+///     /// Takes money out, if there is enough; `None` is an answer, not a failure.
 ///     #[call]
-///     fn withdraw(&mut self, amount: u64) -> Result<u64, String> {
-///         if amount > self.balance {
-///             return Err(format!("only {} left", self.balance));
+///     fn withdraw(&mut self, amount: u64) -> Option<u64> {
+///         self.balance = self.balance.checked_sub(amount)?;
+///         Some(self.balance)
+///     }
+///
+///     /// Fails (and so crashes the actor) if the books do not add up.
+///     #[cast]
+///     fn audit(&mut self, expected: u64) -> Result<(), String> {
+///         if self.balance != expected {
+///             return Err(format!("expected {expected}, found {}", self.balance));
 ///         }
-///         self.balance -= amount;
-///         Ok(self.balance)
+///         Ok(())
 ///     }
 ///
 ///     /// Puts money in.
@@ -93,8 +109,13 @@ pub use system::{ActorSystem, DEFAULT_SHUTDOWN_TIMEOUT};
 ///
 /// let account = system.spawn::<Account>(100).await?;
 /// account.deposit(50)?;
-/// assert_eq!(account.withdraw(120).await?, Ok(30));
-/// assert_eq!(account.withdraw(40).await?, Err("only 30 left".to_string()));
+/// assert_eq!(account.withdraw(120).await?, Some(30));
+/// assert_eq!(account.withdraw(40).await?, None);
+/// account.audit(31)?;
+/// assert_eq!(
+///     account.wait_for_exit().await,
+///     ExitReason::Error("expected 31, found 30".into())
+/// );
 /// let _: AccountCommand = AccountCommand::Deposit { amount: 1 };
 /// # system.shutdown().await;
 /// # Ok(())
@@ -176,8 +197,8 @@ pub use beam_macros::names;
 /// ```
 pub mod prelude {
     pub use crate::{
-        Actor, ActorId, ActorRef, ActorSystem, CallError, Ctx, ExitReason, Info, LookupError, Name,
-        Reply, SendError, SpawnError, TimerRef,
+        Actor, ActorId, ActorRef, ActorSystem, CallError, Ctx, ExitReason, Info, LookupError,
+        MonitorRef, Name, Reply, SendError, SpawnError, TimerRef,
     };
     pub use beam_macros::{actor, call, cast, handle_continue, info, init, terminate};
 }

@@ -16,6 +16,11 @@ use std::task::{Context, Poll, Waker};
 use tokio::sync::Semaphore;
 use tokio::task::AbortHandle;
 
+use crate::actor::ActorId;
+use crate::exit::ExitReason;
+use crate::message::Info;
+use crate::signal::{Signal, Verdict, Watch};
+
 /// What the receiver takes the queue into: boxed, and made on first use, so an actor that
 /// never receives carries one word instead of a whole queue.
 #[allow(clippy::box_collection)] // the box is the point: it keeps the task small
@@ -36,6 +41,8 @@ struct Inner<M> {
     closed: bool,
     /// How to kill the task that drains the mailbox, from its spawn until it closes.
     abort: Option<AbortHandle>,
+    /// Links, monitors and exit trapping of the actor, made on first use.
+    watch: Option<Box<Watch>>,
 }
 
 impl<M> Mailbox<M> {
@@ -46,6 +53,7 @@ impl<M> Mailbox<M> {
                 waker: None,
                 closed: false,
                 abort: None,
+                watch: None,
             }),
             room: capacity.map(|n| Box::new(Semaphore::new(n))),
         }
@@ -117,23 +125,98 @@ impl<M> Mailbox<M> {
     }
 
     /// Records how to kill the draining task; dropped at once if the mailbox is already
-    /// closed (the task has finished).
+    /// closed (the task has finished), used at once if an exit signal already doomed it.
     pub(crate) fn set_abort(&self, abort: AbortHandle) {
         let mut inner = self.lock();
-        if !inner.closed {
+        if inner.closed {
+            return;
+        }
+        if inner.watch.as_ref().is_some_and(|w| w.doom.is_some()) {
+            drop(inner);
+            abort.abort();
+        } else {
             inner.abort = Some(abort);
         }
     }
 
-    /// Kills the draining task (it is dropped at its next scheduling point); `false` if it
-    /// has already finished or is not spawned yet.
-    pub(crate) fn abort(&self) -> bool {
-        let abort = self.lock().abort.take();
-        abort.map(|a| a.abort()).is_some()
+    /// Runs `f` on the actor's watch state (made on first use); `None` once the mailbox is
+    /// closed (the actor has exited).
+    pub(crate) fn watch<R>(&self, f: impl FnOnce(&mut Watch) -> R) -> Option<R> {
+        let mut inner = self.lock();
+        if inner.closed {
+            return None;
+        }
+        let watch = inner.watch.get_or_insert_default();
+        let out = f(watch);
+        if watch.is_empty() {
+            inner.watch = None;
+        }
+        Some(out)
     }
 
-    /// Closes the mailbox: later pushes fail. Returns what was still queued.
-    pub(crate) fn close(&self) -> VecDeque<M> {
+    /// Runs `f` on the actor's watch state if it has any (and is alive).
+    pub(crate) fn unwatch(&self, f: impl FnOnce(&mut Watch)) {
+        let mut inner = self.lock();
+        if let Some(watch) = inner.watch.as_deref_mut() {
+            f(watch);
+            if watch.is_empty() {
+                inner.watch = None;
+            }
+        }
+    }
+
+    /// Reads the actor's watch state (the default when it has none).
+    pub(crate) fn watched<R>(&self, f: impl FnOnce(&Watch) -> R) -> R {
+        match self.lock().watch.as_deref() {
+            Some(watch) => f(watch),
+            None => f(&Watch::default()),
+        }
+    }
+
+    /// The reason an exit signal killed the actor with, if one did.
+    pub(crate) fn take_doom(&self) -> Option<ExitReason> {
+        self.lock().watch.as_mut()?.doom.take()
+    }
+
+    /// Delivers `signal` to the actor `me` that drains this mailbox: queues what it handles
+    /// as a message (made by `wrap`), or kills its task (it is dropped at its next
+    /// scheduling point, and publishes the reason). `false` if the actor is gone.
+    pub(crate) fn signal(&self, me: ActorId, signal: Signal, wrap: impl FnOnce(Info) -> M) -> bool {
+        let mut inner = self.lock();
+        if inner.closed {
+            return false;
+        }
+        let verdict = match inner.watch.as_deref_mut() {
+            Some(watch) => watch.receive(me, signal),
+            None => Watch::default().receive(me, signal),
+        };
+        match verdict {
+            Verdict::Ignore => {}
+            Verdict::Queue(info) => {
+                inner.queue.push_back(wrap(info));
+                let waker = inner.waker.take();
+                drop(inner);
+                if let Some(waker) = waker {
+                    waker.wake();
+                }
+            }
+            Verdict::Die(reason) => {
+                let watch = inner.watch.get_or_insert_default();
+                // The first reason wins; a task not spawned yet is killed by `set_abort`.
+                watch.doom.get_or_insert(reason);
+                let abort = inner.abort.take();
+                drop(inner);
+                if let Some(abort) = abort {
+                    abort.abort();
+                }
+            }
+        }
+        true
+    }
+
+    /// Closes the mailbox: later pushes and signals fail. Returns what was still queued and
+    /// the actor's watch state, whose links and monitors are owed the exit.
+    pub(crate) fn close(&self) -> (VecDeque<M>, Option<Box<Watch>>) {
         if let Some(room) = &self.room {
             room.close();
         }
@@ -143,9 +226,10 @@ impl<M> Mailbox<M> {
         // Taken out so a dead actor's refs do not keep its task's memory.
         let abort = inner.abort.take();
         let queue = std::mem::take(&mut inner.queue);
+        let watch = inner.watch.take();
         drop(inner);
         drop(abort);
-        queue
+        (queue, watch)
     }
 
     #[cfg(test)]
@@ -188,7 +272,7 @@ mod tests {
     fn closed_mailbox_rejects_and_returns_leftovers() {
         let mb = Mailbox::new(None);
         mb.push(1).unwrap();
-        assert_eq!(mb.close(), [1]);
+        assert_eq!(mb.close().0, [1]);
         assert!(mb.is_closed());
         assert_eq!(mb.push(2), Err(2));
     }

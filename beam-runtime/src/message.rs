@@ -37,16 +37,41 @@ use tokio::sync::oneshot;
 
 use crate::actor::ActorId;
 use crate::actor::run::{current_actor, in_teardown_of};
+use crate::exit::ExitReason;
+use crate::signal::MonitorRef;
 
-/// A system message, delivered to the actor's `#[info]` handler.
+/// A system message, delivered to the actor's `#[info]` handler (and dropped if it has
+/// none).
 ///
-/// `#[non_exhaustive]`: links and monitors add their notices here.
+/// `#[non_exhaustive]`: later releases add notices (for example about remote nodes).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Info {
     /// The actor has been idle for its idle timeout
     /// ([`Ctx::set_idle_timeout`](crate::Ctx::set_idle_timeout)).
     Timeout,
+    /// An exit signal reached this actor while it traps exits
+    /// ([`Ctx::trap_exit`](crate::Ctx::trap_exit)): a linked actor exited, or someone
+    /// called [`ActorSystem::exit`](crate::ActorSystem::exit) on it. OTP's
+    /// `{'EXIT', From, Reason}`.
+    Exit {
+        /// Who sent the signal: the linked actor that exited, or the sender of
+        /// `ActorSystem::exit` (`<0.0>` when sent from outside any actor).
+        from: ActorId,
+        /// The exit reason the signal carries.
+        reason: ExitReason,
+    },
+    /// An actor this one monitors ([`Ctx::monitor`](crate::Ctx::monitor)) exited, or was
+    /// already gone when the monitor was set (then with [`ExitReason::NoProc`]). Exactly one
+    /// per monitor, unless [`Ctx::demonitor`](crate::Ctx::demonitor) removed it first.
+    Down {
+        /// The monitor, as `Ctx::monitor` returned it.
+        monitor: MonitorRef,
+        /// The actor that exited.
+        id: ActorId,
+        /// Why it exited.
+        reason: ExitReason,
+    },
 }
 
 /// The handle to answer a call, for a `#[call]` handler that replies later.

@@ -46,6 +46,7 @@ use crate::deadline::{Deadlines, Timer};
 use crate::error::{LookupError, ShutdownError, SpawnError};
 use crate::exit::ExitReason;
 use crate::registry::{Entry, IntoName};
+use crate::signal::{OUTSIDE, Signal};
 
 /// How long [`ActorSystem::shutdown`] gives all actors to stop before killing the rest.
 pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
@@ -156,6 +157,31 @@ impl ActorSystem {
             .collect()
     }
 
+    /// Sends `actor` an exit signal with `reason`, OTP's `exit(Pid, Reason)`:
+    ///
+    /// - [`ExitReason::Killed`] kills it even if it traps exits (like
+    ///   [`ActorRef::kill`]);
+    /// - if it traps exits ([`Ctx::trap_exit`](crate::Ctx::trap_exit)), any other reason
+    ///   arrives as [`Info::Exit`](crate::Info::Exit);
+    /// - otherwise [`ExitReason::Normal`] is ignored (unless an actor sends it to itself),
+    ///   and any other reason kills it with that reason at its next await point, without
+    ///   its `#[terminate]` hook.
+    ///
+    /// The signal names the calling actor as its sender, or `<0.0>` when sent from
+    /// outside any actor. Does nothing to an actor that has already exited; use
+    /// [`ActorRef::wait_for_exit`] to wait for the outcome.
+    pub fn exit<A: Actor>(&self, actor: &ActorRef<A>, reason: ExitReason) {
+        let signal = match reason {
+            ExitReason::Killed => Signal::Kill,
+            reason => Signal::Exit {
+                from: current_actor().unwrap_or(OUTSIDE),
+                reason,
+                link: false,
+            },
+        };
+        actor.shared().signal(signal);
+    }
+
     /// Stops `actor` with [`ExitReason::Normal`] after the messages already in its mailbox,
     /// and waits until it has exited (its children stopped and its `#[terminate]` run).
     /// Returns the final exit reason ([`ExitReason::NoProc`] if it was not alive).
@@ -163,7 +189,10 @@ impl ActorSystem {
     /// An actor stopping itself should use [`Ctx::stop`](crate::Ctx::stop); called from
     /// inside the actor itself, this queues the stop and returns [`ExitReason::Normal`] at
     /// once instead of waiting for its own exit.
-    pub fn stop<A: Actor>(&self, actor: &ActorRef<A>) -> impl Future<Output = ExitReason> + Send {
+    pub fn stop<A: Actor>(
+        &self,
+        actor: &ActorRef<A>,
+    ) -> impl Future<Output = ExitReason> + Send + use<A> {
         let shared = actor.shared().clone();
         async move {
             if shared

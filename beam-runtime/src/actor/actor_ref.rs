@@ -7,8 +7,9 @@ use std::hash::{Hash, Hasher};
 use std::ops::Deref;
 use std::sync::Arc;
 
-use super::{Actor, ActorId, Shared};
+use super::{Actor, ActorId, Process, Shared};
 use crate::__private::Api;
+use crate::signal::Signal;
 
 /// The typed address of an actor of type `A`.
 ///
@@ -79,6 +80,21 @@ impl<A: Actor> ActorRef<A> {
     #[must_use]
     pub fn exit_reason(&self) -> Option<crate::ExitReason> {
         self.shared().exit.reason().cloned()
+    }
+
+    /// Stops the actor with [`ExitReason::Normal`](crate::ExitReason::Normal) after the
+    /// messages already in its mailbox, and waits until it has exited (OTP's
+    /// `gen_server:stop`); the same as [`ActorSystem::stop`](crate::ActorSystem::stop).
+    pub fn stop(&self) -> impl Future<Output = crate::ExitReason> + Send + 'static {
+        self.shared().system.stop(self)
+    }
+
+    /// Kills the actor at once, whatever it is doing: it exits with
+    /// [`ExitReason::Killed`](crate::ExitReason::Killed) at its next await point, without
+    /// running `#[terminate]`, and its children are killed too. Trapping exits does not
+    /// help (OTP's `exit(Pid, kill)`). Does nothing to an actor that has already exited.
+    pub fn kill(&self) {
+        self.shared().signal(Signal::Kill);
     }
 
     /// Waits until the actor has exited (after its `#[terminate]` hook) and returns why.

@@ -18,6 +18,7 @@ use super::spawn::SpawnBuilder;
 use super::{Actor, ActorId, ActorRef, Envelope, Process};
 use crate::deadline::{Deadlines, Timer};
 use crate::exit::ExitReason;
+use crate::signal::{MonitorRef, Signal, notify_exit};
 use crate::system::{ActorSystem, RootSlot};
 
 /// How long a parent waits for each child to stop before killing it.
@@ -88,6 +89,8 @@ struct Extras<A: Actor> {
     children: Children,
     stash: VecDeque<A::Msg>,
     replay: VecDeque<A::Msg>,
+    /// The monitors this actor holds, and the actor each watches.
+    monitoring: HashMap<MonitorRef, Arc<dyn Process>>,
 }
 
 impl<A: Actor> Ctx<A> {
@@ -111,12 +114,13 @@ impl<A: Actor> Ctx<A> {
     }
 
     /// Publishes the exit exactly once: releases the name and root slot, closes the
-    /// mailbox (later sends fail with `NoProc`), sets the reason (waking waiters), and only
-    /// then drops the messages still queued, so callers waiting on them see
-    /// `Exited(reason)`.
+    /// mailbox (later sends fail with `NoProc`), sets the reason, sends the exit to linked
+    /// and monitoring actors, wakes those waiting for it, removes this actor's own
+    /// monitors, and only then drops the messages still queued, so callers waiting on
+    /// them see `Exited(reason)`.
     ///
     /// If the context is dropped before (the task was killed), its `Drop` publishes
-    /// [`ExitReason::Killed`].
+    /// [`ExitReason::Killed`], or the reason of the exit signal that killed it.
     pub(crate) fn publish_exit(&mut self, reason: ExitReason) {
         let shared = self.me.shared();
         if shared.exit.reason().is_some() {
@@ -128,8 +132,18 @@ impl<A: Actor> Ctx<A> {
         if let Some(slot) = self.root.take() {
             shared.system.remove_root(slot);
         }
-        let leftovers = shared.mailbox.close();
-        shared.exit.set(reason);
+        let (leftovers, watch) = shared.mailbox.close();
+        let reason = shared.exit.set(reason);
+        // Linked and monitoring actors hear of the exit before anyone waiting for it wakes.
+        if let Some(watch) = watch {
+            notify_exit(shared.id, *watch, reason);
+        }
+        shared.exit.wake();
+        if let Some(extras) = &mut self.extras {
+            for (monitor, target) in extras.monitoring.drain() {
+                target.remove_monitor(monitor);
+            }
+        }
         // Too late to change the reason: a panic in a message's `Drop` is only reported.
         let _ = drop_remains(shared.id, leftovers);
     }
@@ -159,6 +173,108 @@ impl<A: Actor> Ctx<A> {
     pub fn spawn<B: Actor>(&mut self, args: B::Args) -> SpawnBuilder<'_, B> {
         let extras = self.extras.get_or_insert_with(Extras::boxed);
         SpawnBuilder::new(&self.me.shared().system, Some(&mut extras.children), args)
+    }
+
+    /// Spawns a child linked to this actor ([`link`](Self::link)): like
+    /// [`spawn`](Self::spawn), and the link is in place before the child's `#[init]` runs.
+    /// As in OTP, a child whose `#[init]` fails exits with that failure, which reaches this
+    /// actor through the link: trap exits to survive it.
+    pub fn spawn_link<B: Actor>(&mut self, args: B::Args) -> SpawnBuilder<'_, B> {
+        let me: Arc<dyn Process> = self.me.shared().clone();
+        self.spawn(args).linked_to(me)
+    }
+
+    /// Links this actor with `other`, both ways: when either exits with a reason other
+    /// than [`ExitReason::Normal`], the other is killed with the same reason, or receives
+    /// [`Info::Exit`](crate::Info::Exit) if it traps exits. Linking twice, or to itself,
+    /// does nothing.
+    ///
+    /// If `other` is already gone, this actor receives an exit signal with
+    /// [`ExitReason::NoProc`] from it at once, as in OTP: it dies (once this handler
+    /// yields) unless it traps exits.
+    pub fn link<B: Actor>(&mut self, other: &ActorRef<B>) {
+        let other: Arc<dyn Process> = other.shared().clone();
+        let me: Arc<dyn Process> = self.me.shared().clone();
+        if other.id() == me.id() {
+            return;
+        }
+        // This side first: if `other` exits in between, its signal finds the link here.
+        me.add_link(other.clone());
+        if !other.add_link(me.clone()) {
+            me.remove_link(other.id());
+            me.signal(Signal::Exit {
+                from: other.id(),
+                reason: ExitReason::NoProc,
+                link: false,
+            });
+        }
+    }
+
+    /// Removes the link with `other`, if any. Afterwards its exit has no effect on this
+    /// actor (an [`Info::Exit`](crate::Info::Exit) already queued is still delivered).
+    pub fn unlink<B: Actor>(&mut self, other: &ActorRef<B>) {
+        let other = other.shared();
+        self.me.shared().remove_link(other.id);
+        other.remove_link(self.me.id());
+    }
+
+    /// Turns exit signals into [`Info::Exit`](crate::Info::Exit) messages for the `#[info]`
+    /// handler (`true`), or lets them kill this actor (`false`, the default). The kill of
+    /// [`ActorRef::kill`] is never trapped.
+    pub fn trap_exit(&mut self, trap: bool) {
+        if trap || self.traps_exits() {
+            self.me.shared().mailbox.watch(|w| w.trap = trap);
+        }
+    }
+
+    /// Whether this actor traps exits.
+    #[must_use]
+    pub fn traps_exits(&self) -> bool {
+        self.me.shared().mailbox.watched(|w| w.trap)
+    }
+
+    /// Monitors `other`: this actor receives exactly one [`Info::Down`](crate::Info::Down)
+    /// with this monitor's ref when `other` exits, at once (with
+    /// [`ExitReason::NoProc`]) if it is already gone. Each call makes a new monitor.
+    pub fn monitor<B: Actor>(&mut self, other: &ActorRef<B>) -> MonitorRef {
+        let monitor = MonitorRef::next();
+        let target: Arc<dyn Process> = other.shared().clone();
+        let me: Arc<dyn Process> = self.me.shared().clone();
+        let id = target.id();
+        let alive = target.add_monitor(monitor, me.clone());
+        self.extras().monitoring.insert(monitor, target);
+        if !alive {
+            me.signal(Signal::Down {
+                monitor,
+                id,
+                reason: ExitReason::NoProc,
+            });
+        }
+        monitor
+    }
+
+    /// Removes a monitor of this actor; `true` if it was active. Afterwards its
+    /// [`Info::Down`](crate::Info::Down) is not handled, even if already queued.
+    pub fn demonitor(&mut self, monitor: MonitorRef) -> bool {
+        match self
+            .extras
+            .as_mut()
+            .and_then(|e| e.monitoring.remove(&monitor))
+        {
+            Some(target) => {
+                target.remove_monitor(monitor);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Whether a `Down` that just arrived belongs to a monitor still active; it ends the
+    /// monitor.
+    pub(crate) fn accept_down(&mut self, monitor: MonitorRef) -> bool {
+        self.extras
+            .as_mut()
+            .is_some_and(|e| e.monitoring.remove(&monitor).is_some())
     }
 
     /// The ids of the children still alive, in start order.
@@ -331,7 +447,10 @@ impl<A: Actor> Ctx<A> {
     }
 
     /// Stops the children (last started first) and the timers: the start of every exit.
+    /// From here on, exit signals (say, from children linked to this actor, which stop with
+    /// `Shutdown`) no longer change the reason; only a kill still ends it.
     pub(crate) async fn wind_down(&mut self) {
+        self.me.shared().mailbox.unwatch(|w| w.exiting = true);
         if let Some(extras) = &mut self.extras {
             let table = self.me.shared().system.deadlines();
             extras.children.stop_all(table).await;
@@ -371,10 +490,11 @@ impl<A: Actor> Drop for Ctx<A> {
         if let Some(extras) = &mut self.extras {
             extras.timers.cancel_all();
             for child in extras.children.list.drain(..) {
-                child.kill();
+                child.signal(Signal::Kill);
             }
         }
-        self.publish_exit(ExitReason::Killed);
+        let reason = self.me.shared().mailbox.take_doom();
+        self.publish_exit(reason.unwrap_or(ExitReason::Killed));
     }
 }
 
@@ -431,6 +551,7 @@ impl<A: Actor> Extras<A> {
             children: Children::default(),
             stash: VecDeque::new(),
             replay: VecDeque::new(),
+            monitoring: HashMap::new(),
         })
     }
 }
@@ -537,7 +658,7 @@ pub(crate) async fn stop_process(process: &dyn Process, deadline: &mut Timer<'_>
     if stopped {
         return true;
     }
-    if process.kill() {
+    if process.signal(Signal::Kill) {
         // A killed task is dropped at its next scheduling point; let it publish `Killed`
         // (one stuck in a handler that never yields cannot be waited for).
         let _ = tokio::time::timeout(KILL_GRACE, exit.wait()).await;

@@ -244,7 +244,7 @@ pub(crate) fn life<A: Actor>(mut ctx: Ctx<A>, mut state: A) -> impl Future<Outpu
 enum Step<A: Actor> {
     Continue(A::Continue),
     Handle(A::Msg),
-    Idle,
+    Info(Info),
 }
 
 pin_project! {
@@ -291,8 +291,8 @@ fn dispatch<'a, A: Actor>(
         Step::Handle(msg) => Handler::Handle {
             fut: state.__handle(msg, ctx),
         },
-        Step::Idle => Handler::Info {
-            fut: state.__info(Info::Timeout, ctx),
+        Step::Info(info) => Handler::Info {
+            fut: state.__info(info, ctx),
         },
     }
 }
@@ -356,7 +356,7 @@ fn next_message<A: Actor>(
             }
             ready!(ctx.poll_idle(cx));
             coop.made_progress();
-            return Poll::Ready(Ok(Step::Idle));
+            return Poll::Ready(Ok(Step::Info(Info::Timeout)));
         };
         ctx.note_activity();
         match envelope {
@@ -376,6 +376,16 @@ fn next_message<A: Actor>(
                 }
             }
             Envelope::Stop(stop) => return Poll::Ready(Err(stop.into())),
+            Envelope::Info(info) => {
+                if let Info::Down { monitor, .. } = *info {
+                    if !ctx.accept_down(monitor) {
+                        // Demonitored after it was sent.
+                        continue;
+                    }
+                }
+                coop.made_progress();
+                return Poll::Ready(Ok(Step::Info(*info)));
+            }
         }
     }
 }

@@ -64,6 +64,8 @@ pub struct SpawnBuilder<'a, A: Actor> {
     args: A::Args,
     name: Option<Cow<'static, str>>,
     capacity: Option<usize>,
+    /// The actor to link the new one to, before its `#[init]`.
+    link: Option<Arc<dyn Process>>,
 }
 
 impl<'a, A: Actor> SpawnBuilder<'a, A> {
@@ -78,7 +80,13 @@ impl<'a, A: Actor> SpawnBuilder<'a, A> {
             args,
             name: None,
             capacity: A::MAILBOX,
+            link: None,
         }
+    }
+
+    pub(crate) fn linked_to(mut self, actor: Arc<dyn Process>) -> Self {
+        self.link = Some(actor);
+        self
     }
 
     /// Registers the actor under `name` for its life; spawning fails with
@@ -112,6 +120,7 @@ impl<'a, A: Actor> SpawnBuilder<'a, A> {
             args,
             name,
             capacity,
+            link,
         } = self;
         if let Some(cap) = capacity {
             if cap == 0 || cap > MAX_CAPACITY {
@@ -144,6 +153,10 @@ impl<'a, A: Actor> SpawnBuilder<'a, A> {
                 }
             },
         };
+        if let Some(other) = link {
+            other.add_link(process.clone());
+            process.add_link(other);
+        }
         if let Some(children) = parent {
             children.push(process);
         }
@@ -271,6 +284,7 @@ impl<A: Actor> fmt::Debug for SpawnBuilder<'_, A> {
             .field("name", &self.name)
             .field("capacity", &self.capacity)
             .field("child", &self.parent.is_some())
+            .field("linked", &self.link.is_some())
             .finish_non_exhaustive()
     }
 }

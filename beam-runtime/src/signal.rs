@@ -1,0 +1,300 @@
+//! Exit signals, links and monitors: how the end of one actor reaches the others.
+//!
+//! - A **link** ([`Ctx::link`], [`Ctx::spawn_link`]) is bidirectional: when either side
+//!   exits, the other receives an exit signal carrying the reason. [`ExitReason::Normal`]
+//!   is ignored; any other reason kills the receiver with the same reason, unless it traps
+//!   exits ([`Ctx::trap_exit`]), in which case it gets [`Info::Exit`] instead.
+//! - A **monitor** ([`Ctx::monitor`]) is one-way: the watcher gets exactly one
+//!   [`Info::Down`] when the watched actor exits, or at once with [`ExitReason::NoProc`] if
+//!   it was already gone. [`Ctx::demonitor`] guarantees no `Down` is handled afterwards.
+//! - [`ActorSystem::exit`] and [`ActorRef::kill`] send an exit signal directly. `Killed`
+//!   cannot be trapped; a linked actor that was killed propagates as an ordinary
+//!   (trappable) `Killed` reason, so a kill does not cascade as a kill.
+//!
+//! An exit signal that kills an actor takes effect at its next await point, like
+//! [`ActorRef::kill`] (an actor busy with a burst of messages yields at least every 128
+//! of them): the actor's `#[terminate]` hook does not run (as in OTP, trap exits to clean
+//! up), and its children are killed with it. Once an actor has begun to exit (stopping its
+//! children, running `#[terminate]`), exit signals no longer change its reason; only a
+//! kill still ends it.
+//!
+//! Links and monitors hear of an exit before [`ActorRef::wait_for_exit`] returns to those
+//! already waiting, and after [`ActorRef::is_alive`] turns `false`.
+//!
+//! [`ActorRef::wait_for_exit`]: crate::ActorRef::wait_for_exit
+//! [`ActorRef::is_alive`]: crate::ActorRef::is_alive
+//!
+//! [`Ctx::link`]: crate::Ctx::link
+//! [`Ctx::spawn_link`]: crate::Ctx::spawn_link
+//! [`Ctx::trap_exit`]: crate::Ctx::trap_exit
+//! [`Ctx::monitor`]: crate::Ctx::monitor
+//! [`Ctx::demonitor`]: crate::Ctx::demonitor
+//! [`Info::Exit`]: crate::Info::Exit
+//! [`Info::Down`]: crate::Info::Down
+//! [`ActorSystem::exit`]: crate::ActorSystem::exit
+//! [`ActorRef::kill`]: crate::ActorRef::kill
+//!
+//! # Examples
+//!
+//! ```
+//! use beam_runtime::prelude::*;
+//!
+//! struct Worker;
+//!
+//! #[actor]
+//! impl Worker {
+//!     #[cast]
+//!     fn fail(&mut self) -> Result<(), String> {
+//!         Err("disk full".into())
+//!     }
+//! }
+//!
+//! struct Watcher {
+//!     seen: Vec<String>,
+//! }
+//!
+//! #[actor]
+//! impl Watcher {
+//!     #[init]
+//!     async fn init(ctx: &mut Ctx<Self>) -> Result<Self, SpawnError> {
+//!         ctx.trap_exit(true);
+//!         let worker = ctx.spawn_link::<Worker>(Worker).await?;
+//!         worker.fail().expect("the worker is alive");
+//!         Ok(Watcher { seen: Vec::new() })
+//!     }
+//!
+//!     #[info]
+//!     fn info(&mut self, info: Info) {
+//!         if let Info::Exit { reason, .. } = info {
+//!             self.seen.push(reason.to_string());
+//!         }
+//!     }
+//!
+//!     #[call]
+//!     fn seen(&self) -> Vec<String> {
+//!         self.seen.clone()
+//!     }
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), beam_runtime::Error> {
+//! let system = ActorSystem::new();
+//! let watcher = system.spawn::<Watcher>(()).await?;
+//! tokio::task::yield_now().await; // lets the worker run (and fail)
+//! assert_eq!(watcher.seen().await?, ["error: disk full"]);
+//! # system.shutdown().await;
+//! # Ok(())
+//! # }
+//! ```
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::actor::{ActorId, Process};
+use crate::exit::ExitReason;
+
+/// Identifies one monitor, from [`Ctx::monitor`](crate::Ctx::monitor); it comes back in
+/// the [`Info::Down`](crate::Info::Down) it produces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct MonitorRef(u64);
+
+impl MonitorRef {
+    pub(crate) fn next() -> Self {
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        Self(NEXT.fetch_add(1, Ordering::Relaxed))
+    }
+}
+
+impl fmt::Display for MonitorRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "#Ref<{}>", self.0)
+    }
+}
+
+/// The id that [`Info::Exit`](crate::Info::Exit) names as the sender of an exit signal
+/// sent from outside any actor (with [`ActorSystem::exit`](crate::ActorSystem::exit)):
+/// `<0.0>`, never an actor's.
+pub(crate) const OUTSIDE: ActorId = ActorId::from_raw(0);
+
+/// A signal from one actor (or the outside) to another.
+pub(crate) enum Signal {
+    /// An exit signal; `link` says it comes through a link (ignored if the link has been
+    /// removed meanwhile).
+    Exit {
+        from: ActorId,
+        reason: ExitReason,
+        link: bool,
+    },
+    /// The untrappable kill.
+    Kill,
+    /// A monitored actor exited.
+    Down {
+        monitor: MonitorRef,
+        id: ActorId,
+        reason: ExitReason,
+    },
+}
+
+/// What the rest of the system may change about an actor from outside it, kept under its
+/// mailbox's lock so that it is taken atomically with the mailbox's closing: a link or
+/// monitor is either in place before the actor exits (and is notified), or finds it gone.
+#[derive(Default)]
+pub(crate) struct Watch {
+    /// Whether exit signals become `Info::Exit` messages.
+    pub(crate) trap: bool,
+    /// Whether the actor has begun its exit: exit signals no longer change its reason
+    /// (only the kill still ends it).
+    pub(crate) exiting: bool,
+    /// The reason to publish when the actor's task is dropped after an exit signal killed
+    /// it.
+    pub(crate) doom: Option<ExitReason>,
+    /// The actors linked to this one.
+    pub(crate) links: HashMap<ActorId, Arc<dyn Process>>,
+    /// The monitors on this actor, and who holds each.
+    pub(crate) monitors: HashMap<MonitorRef, Arc<dyn Process>>,
+}
+
+/// What receiving a signal comes to.
+pub(crate) enum Verdict {
+    /// Nothing happens.
+    Ignore,
+    /// The actor handles it as an `#[info]` message.
+    Queue(crate::message::Info),
+    /// The actor dies with this reason.
+    Die(ExitReason),
+}
+
+impl Watch {
+    /// Decides what `signal` does to the actor `me` that owns this watch.
+    pub(crate) fn receive(&mut self, me: ActorId, signal: Signal) -> Verdict {
+        use crate::message::Info;
+        match signal {
+            Signal::Kill => Verdict::Die(ExitReason::Killed),
+            Signal::Down {
+                monitor,
+                id,
+                reason,
+            } => Verdict::Queue(Info::Down {
+                monitor,
+                id,
+                reason,
+            }),
+            Signal::Exit { from, reason, link } => {
+                if link && self.links.remove(&from).is_none() {
+                    // Unlinked meanwhile: the link has no effect any more.
+                    return Verdict::Ignore;
+                }
+                if self.exiting {
+                    Verdict::Ignore
+                } else if self.trap {
+                    Verdict::Queue(Info::Exit { from, reason })
+                } else if reason == ExitReason::Normal && from != me {
+                    Verdict::Ignore
+                } else {
+                    Verdict::Die(reason)
+                }
+            }
+        }
+    }
+
+    /// Whether nothing is recorded: the box can be dropped.
+    pub(crate) fn is_empty(&self) -> bool {
+        !self.trap
+            && !self.exiting
+            && self.doom.is_none()
+            && self.links.is_empty()
+            && self.monitors.is_empty()
+    }
+}
+
+/// What an exiting actor owes the others: exit signals to its links, `Down` to its
+/// watchers.
+pub(crate) fn notify_exit(id: ActorId, watch: Watch, reason: &ExitReason) {
+    for (_, linked) in watch.links {
+        linked.signal(Signal::Exit {
+            from: id,
+            reason: reason.clone(),
+            link: true,
+        });
+    }
+    for (monitor, watcher) in watch.monitors {
+        watcher.signal(Signal::Down {
+            monitor,
+            id,
+            reason: reason.clone(),
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::message::Info;
+
+    fn id(n: u64) -> ActorId {
+        ActorId::from_raw(n)
+    }
+
+    fn exit(from: u64, reason: ExitReason, link: bool) -> Signal {
+        Signal::Exit {
+            from: id(from),
+            reason,
+            link,
+        }
+    }
+
+    #[test]
+    fn normal_is_ignored_unless_trapped_or_sent_to_oneself() {
+        let mut w = Watch::default();
+        assert!(matches!(
+            w.receive(id(1), exit(2, ExitReason::Normal, false)),
+            Verdict::Ignore
+        ));
+        assert!(matches!(
+            w.receive(id(1), exit(1, ExitReason::Normal, false)),
+            Verdict::Die(ExitReason::Normal)
+        ));
+        w.trap = true;
+        assert!(matches!(
+            w.receive(id(1), exit(2, ExitReason::Normal, false)),
+            Verdict::Queue(Info::Exit {
+                reason: ExitReason::Normal,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn kill_cannot_be_trapped_but_killed_can() {
+        let mut w = Watch {
+            trap: true,
+            ..Watch::default()
+        };
+        assert!(matches!(
+            w.receive(id(1), Signal::Kill),
+            Verdict::Die(ExitReason::Killed)
+        ));
+        assert!(matches!(
+            w.receive(id(1), exit(2, ExitReason::Killed, false)),
+            Verdict::Queue(Info::Exit {
+                reason: ExitReason::Killed,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn a_removed_link_has_no_effect() {
+        let mut w = Watch::default();
+        assert!(matches!(
+            w.receive(id(1), exit(2, ExitReason::Shutdown, true)),
+            Verdict::Ignore
+        ));
+        assert!(matches!(
+            w.receive(id(1), exit(2, ExitReason::Shutdown, false)),
+            Verdict::Die(ExitReason::Shutdown)
+        ));
+    }
+}
