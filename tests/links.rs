@@ -6,33 +6,18 @@ use std::time::Duration;
 
 use beam_runtime::prelude::*;
 
-/// The ways a probe can end, each through its natural route.
-#[derive(Debug, Clone)]
-enum End {
-    Normal,
-    Shutdown,
-    Killed,
-    Panic,
-    Error,
-}
+mod common;
 
-impl End {
-    const ALL: [End; 5] = [
-        End::Normal,
-        End::Shutdown,
-        End::Killed,
-        End::Panic,
-        End::Error,
-    ];
+use common::{ENDS, End};
 
-    fn reason(&self) -> ExitReason {
-        match self {
-            End::Normal => ExitReason::Normal,
-            End::Shutdown => ExitReason::Shutdown,
-            End::Killed => ExitReason::Killed,
-            End::Panic => ExitReason::Panic("probe panicked".into()),
-            End::Error => ExitReason::Error("probe failed".into()),
-        }
+/// The reason each end gives a probe.
+fn reason(how: End) -> ExitReason {
+    match how {
+        End::Normal => ExitReason::Normal,
+        End::Shutdown => ExitReason::Shutdown,
+        End::Killed => ExitReason::Killed,
+        End::Panic => ExitReason::Panic("probe panicked".into()),
+        End::Error => ExitReason::Error("probe failed".into()),
     }
 }
 
@@ -57,14 +42,7 @@ impl Probe {
 
     #[cast]
     fn end(&mut self, how: End, ctx: &mut Ctx<Self>) -> Result<(), String> {
-        match how {
-            End::Normal => ctx.stop(),
-            End::Shutdown => ctx.stop_with(ExitReason::Shutdown),
-            End::Killed => ctx.me().kill(),
-            End::Panic => panic!("probe panicked"),
-            End::Error => return Err("probe failed".into()),
-        }
-        Ok(())
+        common::end_with(how, ctx, "probe")
     }
 
     #[call]
@@ -171,7 +149,7 @@ impl Fixture {
 async fn end(probe: &ActorRef<Probe>, how: &End) -> ExitReason {
     match how {
         End::Killed => probe.kill(),
-        other => probe.end(other.clone()).expect("the probe is alive"),
+        other => probe.end(*other).expect("the probe is alive"),
     }
     probe.wait_for_exit().await
 }
@@ -179,22 +157,22 @@ async fn end(probe: &ActorRef<Probe>, how: &End) -> ExitReason {
 #[tokio::test(start_paused = true)]
 async fn each_end_gives_its_reason() {
     let f = Fixture::new();
-    for how in End::ALL {
+    for how in ENDS {
         let p = f.probe(false).await;
-        assert_eq!(end(&p, &how).await, how.reason(), "{how:?}");
+        assert_eq!(end(&p, &how).await, reason(how), "{how:?}");
     }
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_link_carries_every_reason_to_an_actor_that_traps() {
     let f = Fixture::new();
-    for how in End::ALL {
+    for how in ENDS {
         let (a, b) = (f.probe(true).await, f.probe(false).await);
         a.link_to(b.clone()).await.unwrap();
         end(&b, &how).await;
         let expected = Info::Exit {
             from: b.id(),
-            reason: how.reason(),
+            reason: reason(how),
         };
         assert_eq!(a.infos().await.unwrap(), [expected], "{how:?}");
         assert!(a.is_alive(), "{how:?}");
@@ -204,7 +182,7 @@ async fn a_link_carries_every_reason_to_an_actor_that_traps() {
 #[tokio::test(start_paused = true)]
 async fn a_link_kills_an_actor_that_does_not_trap_unless_the_reason_is_normal() {
     let f = Fixture::new();
-    for how in End::ALL {
+    for how in ENDS {
         let (a, b) = (f.probe(false).await, f.probe(false).await);
         a.link_to(b.clone()).await.unwrap();
         end(&b, &how).await;
@@ -213,7 +191,7 @@ async fn a_link_kills_an_actor_that_does_not_trap_unless_the_reason_is_normal() 
             assert!(a.is_alive());
         } else {
             // Killed propagates as the reason `Killed`, the same as the others.
-            assert_eq!(a.wait_for_exit().await, how.reason(), "{how:?}");
+            assert_eq!(a.wait_for_exit().await, reason(how), "{how:?}");
         }
     }
     // A probe killed by an exit signal does not run `#[terminate]`: only `b` ran it, in
@@ -241,14 +219,14 @@ async fn links_are_bidirectional() {
 async fn a_monitor_delivers_exactly_one_down_whatever_the_trap() {
     let f = Fixture::new();
     for trap in [false, true] {
-        for how in End::ALL {
+        for how in ENDS {
             let (a, b) = (f.probe(trap).await, f.probe(false).await);
             let monitor = a.watch(b.clone()).await.unwrap();
             end(&b, &how).await;
             let expected = Info::Down {
                 monitor,
                 id: b.id(),
-                reason: how.reason(),
+                reason: reason(how),
             };
             assert_eq!(a.infos().await.unwrap(), [expected], "{how:?}");
             assert!(a.is_alive());

@@ -31,6 +31,7 @@ pub(crate) mod ctx;
 pub(crate) mod run;
 pub(crate) mod spawn;
 
+use std::collections::VecDeque;
 use std::fmt;
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -41,7 +42,7 @@ use tokio::sync::Notify;
 use crate::exit::ExitReason;
 use crate::mailbox::Mailbox;
 use crate::message::Info;
-use crate::signal::{MonitorRef, Signal};
+use crate::signal::{MonitorRef, Queued, Signal};
 use crate::system::ActorSystem;
 
 pub use actor_ref::ActorRef;
@@ -183,6 +184,46 @@ impl<A: Actor> Envelope<A> {
     }
 }
 
+/// The user messages a supervised actor left unhandled when it exited, kept for its next
+/// incarnation (see the supervisor module's documentation).
+pub(crate) struct Handoff<A: Actor> {
+    queue: std::sync::Mutex<VecDeque<A::Msg>>,
+}
+
+impl<A: Actor> Handoff<A> {
+    pub(crate) fn new() -> Self {
+        Self {
+            queue: std::sync::Mutex::new(VecDeque::new()),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<A::Msg>> {
+        // Only moves of messages happen under the lock.
+        self.queue
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Keeps the user messages of `leftovers`, after any kept before; gives back the rest
+    /// (timers, stop requests and notices, which belonged to the incarnation that exited).
+    pub(crate) fn keep(&self, leftovers: VecDeque<Envelope<A>>) -> VecDeque<Envelope<A>> {
+        let mut rest = VecDeque::new();
+        let mut queue = self.lock();
+        for envelope in leftovers {
+            match envelope {
+                Envelope::Msg(msg) => queue.push_back(msg),
+                other => rest.push_back(other),
+            }
+        }
+        rest
+    }
+
+    /// Takes the kept messages.
+    pub(crate) fn take(&self) -> VecDeque<A::Msg> {
+        std::mem::take(&mut *self.lock())
+    }
+}
+
 /// Set once, when the actor has exited; wakes everyone waiting for it.
 pub(crate) struct ExitCell {
     reason: OnceLock<ExitReason>,
@@ -252,6 +293,8 @@ pub(crate) trait Process: Send + Sync {
     fn add_monitor(&self, monitor: MonitorRef, watcher: Arc<dyn Process>) -> bool;
     /// Forgets a monitor on this actor.
     fn remove_monitor(&self, monitor: MonitorRef);
+    /// The typed actor behind, for a downcast to `Shared<A>`.
+    fn into_any(self: Arc<Self>) -> Arc<dyn std::any::Any + Send + Sync>;
 }
 
 impl<A: Actor> Process for Shared<A> {
@@ -268,8 +311,10 @@ impl<A: Actor> Process for Shared<A> {
     }
 
     fn signal(&self, signal: Signal) -> bool {
-        self.mailbox
-            .signal(self.id, signal, |info| Envelope::Info(Box::new(info)))
+        self.mailbox.signal(self.id, signal, |queued| match queued {
+            Queued::Info(info) => Envelope::Info(Box::new(info)),
+            Queued::Stop(reason) => Envelope::stop(reason),
+        })
     }
 
     fn add_link(&self, other: Arc<dyn Process>) -> bool {
@@ -298,5 +343,9 @@ impl<A: Actor> Process for Shared<A> {
         self.mailbox.unwatch(|w| {
             w.monitors.remove(&monitor);
         });
+    }
+
+    fn into_any(self: Arc<Self>) -> Arc<dyn std::any::Any + Send + Sync> {
+        self
     }
 }

@@ -118,4 +118,10 @@ pub enum Error {
     /// A shutdown timed out.
     #[error(transparent)]
     Shutdown(#[from] ShutdownError),
+    /// A supervisor did not start.
+    #[error(transparent)]
+    Supervisor(#[from] crate::supervisor::SupervisorError),
+    /// Managing a supervisor's child failed.
+    #[error(transparent)]
+    Child(#[from] crate::supervisor::ChildError),
 }

@@ -18,8 +18,7 @@ use tokio::task::AbortHandle;
 
 use crate::actor::ActorId;
 use crate::exit::ExitReason;
-use crate::message::Info;
-use crate::signal::{Signal, Verdict, Watch};
+use crate::signal::{Queued, Signal, Verdict, Watch};
 
 /// What the receiver takes the queue into: boxed, and made on first use, so an actor that
 /// never receives carries one word instead of a whole queue.
@@ -124,6 +123,19 @@ impl<M> Mailbox<M> {
         }
     }
 
+    /// Queues messages before the actor is running (a supervised actor's new incarnation
+    /// inherits them); each takes a slot of a bounded mailbox, as it did in the old one.
+    pub(crate) fn seed(&self, items: impl IntoIterator<Item = M>) {
+        let mut inner = self.lock();
+        let before = inner.queue.len();
+        inner.queue.extend(items);
+        let added = inner.queue.len() - before;
+        drop(inner);
+        if let Some(room) = &self.room {
+            room.forget_permits(added);
+        }
+    }
+
     /// Records how to kill the draining task; dropped at once if the mailbox is already
     /// closed (the task has finished), used at once if an exit signal already doomed it.
     pub(crate) fn set_abort(&self, abort: AbortHandle) {
@@ -181,7 +193,12 @@ impl<M> Mailbox<M> {
     /// Delivers `signal` to the actor `me` that drains this mailbox: queues what it handles
     /// as a message (made by `wrap`), or kills its task (it is dropped at its next
     /// scheduling point, and publishes the reason). `false` if the actor is gone.
-    pub(crate) fn signal(&self, me: ActorId, signal: Signal, wrap: impl FnOnce(Info) -> M) -> bool {
+    pub(crate) fn signal(
+        &self,
+        me: ActorId,
+        signal: Signal,
+        wrap: impl FnOnce(Queued) -> M,
+    ) -> bool {
         let mut inner = self.lock();
         if inner.closed {
             return false;
@@ -192,8 +209,8 @@ impl<M> Mailbox<M> {
         };
         match verdict {
             Verdict::Ignore => {}
-            Verdict::Queue(info) => {
-                inner.queue.push_back(wrap(info));
+            Verdict::Queue(queued) => {
+                inner.queue.push_back(wrap(queued));
                 let waker = inner.waker.take();
                 drop(inner);
                 if let Some(waker) = waker {

@@ -18,6 +18,10 @@
 //! children, running `#[terminate]`), exit signals no longer change its reason; only a
 //! kill still ends it.
 //!
+//! An actor started linked ([`Ctx::spawn_link`], or by a supervisor) that traps exits
+//! treats an exit signal from the actor that started it as a stop: it stops after its
+//! queued messages, running `#[terminate]`, with the signal's reason.
+//!
 //! Links and monitors hear of an exit before [`ActorRef::wait_for_exit`] returns to those
 //! already waiting, and after [`ActorRef::is_alive`] turns `false`.
 //!
@@ -144,6 +148,9 @@ pub(crate) enum Signal {
 pub(crate) struct Watch {
     /// Whether exit signals become `Info::Exit` messages.
     pub(crate) trap: bool,
+    /// The actor that started this one linked (a supervisor, or a `spawn_link` parent): an
+    /// exit signal from it stops this one even when it traps exits.
+    pub(crate) parent: Option<ActorId>,
     /// Whether the actor has begun its exit: exit signals no longer change its reason
     /// (only the kill still ends it).
     pub(crate) exiting: bool,
@@ -160,10 +167,19 @@ pub(crate) struct Watch {
 pub(crate) enum Verdict {
     /// Nothing happens.
     Ignore,
-    /// The actor handles it as an `#[info]` message.
-    Queue(crate::message::Info),
+    /// Something for the actor's mailbox.
+    Queue(Queued),
     /// The actor dies with this reason.
     Die(ExitReason),
+}
+
+/// What a signal puts in the mailbox.
+pub(crate) enum Queued {
+    /// A message for the `#[info]` handler.
+    Info(crate::message::Info),
+    /// An orderly stop (with `#[terminate]`) after the messages before it: a trapped exit
+    /// from the parent, as in OTP's `gen_server`.
+    Stop(ExitReason),
 }
 
 impl Watch {
@@ -176,11 +192,11 @@ impl Watch {
                 monitor,
                 id,
                 reason,
-            } => Verdict::Queue(Info::Down {
+            } => Verdict::Queue(Queued::Info(Info::Down {
                 monitor,
                 id,
                 reason,
-            }),
+            })),
             Signal::Exit { from, reason, link } => {
                 if link && self.links.remove(&from).is_none() {
                     // Unlinked meanwhile: the link has no effect any more.
@@ -188,8 +204,10 @@ impl Watch {
                 }
                 if self.exiting {
                     Verdict::Ignore
+                } else if self.trap && self.parent == Some(from) {
+                    Verdict::Queue(Queued::Stop(reason))
                 } else if self.trap {
-                    Verdict::Queue(Info::Exit { from, reason })
+                    Verdict::Queue(Queued::Info(Info::Exit { from, reason }))
                 } else if reason == ExitReason::Normal && from != me {
                     Verdict::Ignore
                 } else {
@@ -202,6 +220,7 @@ impl Watch {
     /// Whether nothing is recorded: the box can be dropped.
     pub(crate) fn is_empty(&self) -> bool {
         !self.trap
+            && self.parent.is_none()
             && !self.exiting
             && self.doom.is_none()
             && self.links.is_empty()
@@ -259,10 +278,10 @@ mod tests {
         w.trap = true;
         assert!(matches!(
             w.receive(id(1), exit(2, ExitReason::Normal, false)),
-            Verdict::Queue(Info::Exit {
+            Verdict::Queue(Queued::Info(Info::Exit {
                 reason: ExitReason::Normal,
                 ..
-            })
+            }))
         ));
     }
 
@@ -278,10 +297,27 @@ mod tests {
         ));
         assert!(matches!(
             w.receive(id(1), exit(2, ExitReason::Killed, false)),
-            Verdict::Queue(Info::Exit {
+            Verdict::Queue(Queued::Info(Info::Exit {
                 reason: ExitReason::Killed,
                 ..
-            })
+            }))
+        ));
+    }
+
+    #[test]
+    fn a_trapped_exit_from_the_parent_is_a_stop() {
+        let mut w = Watch {
+            trap: true,
+            parent: Some(id(2)),
+            ..Watch::default()
+        };
+        assert!(matches!(
+            w.receive(id(1), exit(2, ExitReason::Normal, false)),
+            Verdict::Queue(Queued::Stop(ExitReason::Normal))
+        ));
+        assert!(matches!(
+            w.receive(id(1), exit(3, ExitReason::Normal, false)),
+            Verdict::Queue(Queued::Info(_))
         ));
     }
 

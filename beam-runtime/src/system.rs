@@ -39,7 +39,7 @@ use slab::Slab;
 
 use crate::actor::ctx::{Child, stop_process};
 use crate::actor::run::current_actor;
-use crate::actor::spawn::SpawnBuilder;
+use crate::actor::spawn::{Owner, SpawnBuilder};
 use crate::actor::{Actor, ActorId, ActorRef, Envelope, Process, Shared};
 use crate::call::deadline_after;
 use crate::deadline::{Deadlines, Timer};
@@ -115,7 +115,7 @@ impl ActorSystem {
     /// Starts building an actor of type `A` from its spawn arguments (the `#[init]`
     /// parameters, or the actor itself without `#[init]`). Await the builder to spawn.
     pub fn spawn<A: Actor>(&self, args: A::Args) -> SpawnBuilder<'_, A> {
-        SpawnBuilder::new(self, None, args)
+        SpawnBuilder::new(self, Owner::System, args)
     }
 
     /// The live actor registered under `name`, if there is one of the name's type.

@@ -14,10 +14,11 @@ use tokio::task::AbortHandle;
 use tokio::time::Sleep;
 
 use super::run::drop_remains;
-use super::spawn::SpawnBuilder;
-use super::{Actor, ActorId, ActorRef, Envelope, Process};
+use super::spawn::{Owner, SpawnBuilder};
+use super::{Actor, ActorId, ActorRef, Envelope, Handoff, Process};
 use crate::deadline::{Deadlines, Timer};
 use crate::exit::ExitReason;
+use crate::mailbox::Batch;
 use crate::signal::{MonitorRef, Signal, notify_exit};
 use crate::system::{ActorSystem, RootSlot};
 
@@ -74,6 +75,9 @@ const MAX_PERIOD: Duration = Duration::from_secs(86_400 * 365 * 30);
 /// ```
 pub struct Ctx<A: Actor> {
     me: ActorRef<A>,
+    /// Messages taken from the mailbox at once, handled one by one; boxed on first use so
+    /// an actor that never receives stays small.
+    batch: Batch<Envelope<A>>,
     /// What most actors never use, allocated on first use to keep idle actors small.
     extras: Option<Box<Extras<A>>>,
     pending_continue: Option<A::Continue>,
@@ -91,6 +95,8 @@ struct Extras<A: Actor> {
     replay: VecDeque<A::Msg>,
     /// The monitors this actor holds, and the actor each watches.
     monitoring: HashMap<MonitorRef, Arc<dyn Process>>,
+    /// Where a supervised actor leaves its unhandled messages for its next incarnation.
+    handoff: Option<Arc<Handoff<A>>>,
 }
 
 impl<A: Actor> Ctx<A> {
@@ -103,6 +109,7 @@ impl<A: Actor> Ctx<A> {
     ) -> Self {
         let mut ctx = Self {
             me,
+            batch: None,
             extras: None,
             pending_continue: None,
             root,
@@ -132,7 +139,15 @@ impl<A: Actor> Ctx<A> {
         if let Some(slot) = self.root.take() {
             shared.system.remove_root(slot);
         }
-        let (leftovers, watch) = shared.mailbox.close();
+        let (queued, watch) = shared.mailbox.close();
+        // Taken but not handled, then still queued: in the order they were sent.
+        let mut leftovers = self.batch.take().map(|b| *b).unwrap_or_default();
+        leftovers.extend(queued);
+        if let Some(handoff) = self.extras.as_ref().and_then(|e| e.handoff.as_ref()) {
+            // A supervised actor's messages wait for its next incarnation; the supervisor
+            // hears of the exit only after they are in place.
+            leftovers = handoff.keep(leftovers);
+        }
         let reason = shared.exit.set(reason);
         // Linked and monitoring actors hear of the exit before anyone waiting for it wakes.
         if let Some(watch) = watch {
@@ -172,13 +187,20 @@ impl<A: Actor> Ctx<A> {
     /// [`ActorSystem::spawn`].
     pub fn spawn<B: Actor>(&mut self, args: B::Args) -> SpawnBuilder<'_, B> {
         let extras = self.extras.get_or_insert_with(Extras::boxed);
-        SpawnBuilder::new(&self.me.shared().system, Some(&mut extras.children), args)
+        SpawnBuilder::new(
+            &self.me.shared().system,
+            Owner::Parent(&mut extras.children),
+            args,
+        )
     }
 
     /// Spawns a child linked to this actor ([`link`](Self::link)): like
     /// [`spawn`](Self::spawn), and the link is in place before the child's `#[init]` runs.
     /// As in OTP, a child whose `#[init]` fails exits with that failure, which reaches this
-    /// actor through the link: trap exits to survive it.
+    /// actor through the link: trap exits to survive it. If the child traps exits, an exit
+    /// signal from this actor, its parent, stops it (after its queued messages, with
+    /// `#[terminate]`) instead of reaching its `#[info]` handler, as in OTP's
+    /// `gen_server`.
     pub fn spawn_link<B: Actor>(&mut self, args: B::Args) -> SpawnBuilder<'_, B> {
         let me: Arc<dyn Process> = self.me.shared().clone();
         self.spawn(args).linked_to(me)
@@ -402,6 +424,21 @@ impl<A: Actor> Ctx<A> {
         self.extras.get_or_insert_with(Extras::boxed)
     }
 
+    /// Leaves the messages unhandled at the exit in `handoff` instead of dropping them.
+    pub(crate) fn set_handoff(&mut self, handoff: Arc<Handoff<A>>) {
+        self.extras().handoff = Some(handoff);
+    }
+
+    /// The next message taken from the mailbox and not yet handled.
+    pub(crate) fn next_taken(&mut self) -> Option<Envelope<A>> {
+        self.batch.as_mut()?.pop_front()
+    }
+
+    /// Takes every queued message out of the mailbox, or registers the waker.
+    pub(crate) fn poll_take_all(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        self.me.shared().mailbox.poll_take_all(cx, &mut self.batch)
+    }
+
     /// Waits out the idle timeout, if one is set and has not fired in this idle period.
     pub(crate) fn poll_idle(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         match &mut self.extras {
@@ -552,6 +589,7 @@ impl<A: Actor> Extras<A> {
             stash: VecDeque::new(),
             replay: VecDeque::new(),
             monitoring: HashMap::new(),
+            handoff: None,
         })
     }
 }
@@ -658,10 +696,15 @@ pub(crate) async fn stop_process(process: &dyn Process, deadline: &mut Timer<'_>
     if stopped {
         return true;
     }
-    if process.signal(Signal::Kill) {
-        // A killed task is dropped at its next scheduling point; let it publish `Killed`
-        // (one stuck in a handler that never yields cannot be waited for).
-        let _ = tokio::time::timeout(KILL_GRACE, exit.wait()).await;
-    }
+    kill_process(process).await;
     false
+}
+
+/// Kills `process` and waits for it to be gone. A killed task is dropped at its next
+/// scheduling point and publishes `Killed`; one stuck in a handler that never yields
+/// cannot be waited for, so this gives up after a short grace.
+pub(crate) async fn kill_process(process: &dyn Process) {
+    if process.signal(Signal::Kill) {
+        let _ = tokio::time::timeout(KILL_GRACE, process.exit().wait()).await;
+    }
 }

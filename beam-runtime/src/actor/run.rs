@@ -15,7 +15,6 @@ use super::{Actor, ActorId, Envelope};
 use crate::__private::InitError;
 use crate::error::SpawnError;
 use crate::exit::ExitReason;
-use crate::mailbox::Batch;
 use crate::message::Info;
 
 thread_local! {
@@ -213,11 +212,8 @@ pub(crate) async fn run<A: Actor>(
 #[allow(clippy::manual_async_fn)]
 pub(crate) fn life<A: Actor>(mut ctx: Ctx<A>, mut state: A) -> impl Future<Output = ()> + Send {
     async move {
-        // Messages taken from the mailbox at once, handled one by one; boxed on first use
-        // so an actor that never receives stays small.
-        let mut batch: Batch<Envelope<A>> = None;
         let reason = loop {
-            let step = match poll_fn(|cx| next_step(cx, &mut state, &mut ctx, &mut batch)).await {
+            let step = match poll_fn(|cx| next_step(cx, &mut state, &mut ctx)).await {
                 Ok(step) => step,
                 Err(reason) => break reason,
             };
@@ -226,7 +222,6 @@ pub(crate) fn life<A: Actor>(mut ctx: Ctx<A>, mut state: A) -> impl Future<Outpu
                 break crash(panic);
             }
         };
-        let id = ctx.id();
         if A::TERMINATES || ctx.has_children() {
             // Boxed: the exit path is taken once, and its futures would otherwise make every
             // idle actor larger.
@@ -234,9 +229,6 @@ pub(crate) fn life<A: Actor>(mut ctx: Ctx<A>, mut state: A) -> impl Future<Outpu
         } else {
             exit_now(state, ctx, reason);
         }
-        // Messages taken from the mailbox but not handled are dropped only now, after the
-        // reason is published.
-        let _ = drop_remains(id, batch);
     }
 }
 
@@ -303,10 +295,9 @@ fn next_step<A: Actor>(
     cx: &mut Context<'_>,
     state: &mut A,
     ctx: &mut Ctx<A>,
-    batch: &mut Batch<Envelope<A>>,
 ) -> Poll<Result<Step<A>, ExitReason>> {
     loop {
-        match ready!(next_message(cx, ctx, batch)) {
+        match ready!(next_message(cx, ctx)) {
             Ok(Step::Handle(msg)) => {
                 match catch_unwind(AssertUnwindSafe(|| state.__handle_now(msg, ctx))) {
                     Ok(Ok(())) => {}
@@ -328,7 +319,6 @@ fn next_step<A: Actor>(
 fn next_message<A: Actor>(
     cx: &mut Context<'_>,
     ctx: &mut Ctx<A>,
-    batch: &mut Batch<Envelope<A>>,
 ) -> Poll<Result<Step<A>, ExitReason>> {
     let coop = ready!(tokio::task::coop::poll_proceed(cx));
     if let Some(arg) = ctx.take_continue() {
@@ -344,14 +334,8 @@ fn next_message<A: Actor>(
         return Poll::Ready(Ok(Step::Handle(msg)));
     }
     loop {
-        let Some(envelope) = batch.as_mut().and_then(|b| b.pop_front()) else {
-            if ctx
-                .me()
-                .shared()
-                .mailbox
-                .poll_take_all(cx, batch)
-                .is_ready()
-            {
+        let Some(envelope) = ctx.next_taken() else {
+            if ctx.poll_take_all(cx).is_ready() {
                 continue;
             }
             ready!(ctx.poll_idle(cx));

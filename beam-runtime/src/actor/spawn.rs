@@ -13,7 +13,7 @@ use tokio::sync::oneshot;
 use super::Ctx;
 use super::ctx::Children;
 use super::run::{ActorTask, fail_init, init_now, life, run};
-use super::{Actor, ActorId, ActorRef, ExitCell, Process, Shared};
+use super::{Actor, ActorId, ActorRef, Envelope, ExitCell, Handoff, Process, Shared};
 use crate::error::SpawnError;
 use crate::exit::ExitReason;
 use crate::mailbox::{MAX_CAPACITY, Mailbox};
@@ -60,32 +60,62 @@ use crate::system::ActorSystem;
 #[must_use = "a spawn does nothing until it is awaited"]
 pub struct SpawnBuilder<'a, A: Actor> {
     system: &'a ActorSystem,
-    parent: Option<&'a mut Children>,
+    owner: Owner<'a>,
     args: A::Args,
     name: Option<Cow<'static, str>>,
     capacity: Option<usize>,
-    /// The actor to link the new one to, before its `#[init]`.
+    /// The actor to link the new one to, before its `#[init]`: its parent.
     link: Option<Arc<dyn Process>>,
+    /// A supervised actor's messages: those its last incarnation left, and where it leaves
+    /// its own.
+    handoff: Option<Arc<Handoff<A>>>,
+}
+
+/// Who stops a new actor when it is time.
+pub(crate) enum Owner<'a> {
+    /// The system, at shutdown: a top-level actor.
+    System,
+    /// Its parent actor, before the parent exits.
+    Parent(&'a mut Children),
+    /// A supervisor, which tracks it by itself.
+    Supervisor,
 }
 
 impl<'a, A: Actor> SpawnBuilder<'a, A> {
-    pub(crate) fn new(
-        system: &'a ActorSystem,
-        parent: Option<&'a mut Children>,
-        args: A::Args,
-    ) -> Self {
+    pub(crate) fn new(system: &'a ActorSystem, owner: Owner<'a>, args: A::Args) -> Self {
         Self {
             system,
-            parent,
+            owner,
             args,
             name: None,
             capacity: A::MAILBOX,
             link: None,
+            handoff: None,
         }
     }
 
-    pub(crate) fn linked_to(mut self, actor: Arc<dyn Process>) -> Self {
-        self.link = Some(actor);
+    /// Links the new actor to `parent` before its `#[init]`; a trapped exit from the
+    /// parent stops it.
+    pub(crate) fn linked_to(mut self, parent: Arc<dyn Process>) -> Self {
+        self.link = Some(parent);
+        self
+    }
+
+    /// Gives the new actor the messages left in `handoff`, and leaves its own there.
+    pub(crate) fn handoff(mut self, handoff: Arc<Handoff<A>>) -> Self {
+        self.handoff = Some(handoff);
+        self
+    }
+
+    /// Sets the name from its text (already typed by the caller).
+    pub(crate) fn name_key(mut self, name: Option<Cow<'static, str>>) -> Self {
+        self.name = name;
+        self
+    }
+
+    /// Sets the mailbox capacity (`None`: unbounded).
+    pub(crate) fn capacity(mut self, capacity: Option<usize>) -> Self {
+        self.capacity = capacity;
         self
     }
 
@@ -116,11 +146,12 @@ impl<'a, A: Actor> SpawnBuilder<'a, A> {
     fn start(self) -> Result<Started<A>, SpawnError> {
         let Self {
             system,
-            parent,
+            owner,
             args,
             name,
             capacity,
             link,
+            handoff,
         } = self;
         if let Some(cap) = capacity {
             if cap == 0 || cap > MAX_CAPACITY {
@@ -141,9 +172,8 @@ impl<'a, A: Actor> SpawnBuilder<'a, A> {
             system.register(name.clone(), &shared)?;
         }
         let process: Arc<dyn Process> = shared.clone();
-        let root = match &parent {
-            Some(_) => None,
-            None => match system.add_root(process.clone()) {
+        let root = match &owner {
+            Owner::System => match system.add_root(process.clone()) {
                 Ok(slot) => Some(slot),
                 Err(err) => {
                     if let Some(name) = &name {
@@ -152,19 +182,32 @@ impl<'a, A: Actor> SpawnBuilder<'a, A> {
                     return Err(err);
                 }
             },
+            Owner::Parent(_) | Owner::Supervisor => None,
         };
-        if let Some(other) = link {
-            other.add_link(process.clone());
-            process.add_link(other);
+        if let Some(parent) = link {
+            let parent_id = parent.id();
+            parent.add_link(process.clone());
+            shared.mailbox.watch(|w| {
+                w.links.insert(parent_id, parent);
+                w.parent = Some(parent_id);
+            });
         }
-        if let Some(children) = parent {
+        if let Owner::Parent(children) = owner {
             children.push(process);
+        }
+        if let Some(handoff) = &handoff {
+            shared
+                .mailbox
+                .seed(handoff.take().into_iter().map(Envelope::Msg));
         }
         // From here the context owns the name and the root slot: dropping the task, even
         // before its first poll, releases them and publishes `Killed`.
         let id = shared.id;
         let me = ActorRef::from_shared(shared.clone());
         let mut ctx = Ctx::new(me, name, root);
+        if let Some(handoff) = handoff {
+            ctx.set_handoff(handoff);
+        }
         match init_now::<A>(id, args, &mut ctx) {
             // A sync `#[init]` (or none) already ran: no hand-shake with the new task.
             Ok(Ok(Ok(state))) => {
@@ -283,7 +326,7 @@ impl<A: Actor> fmt::Debug for SpawnBuilder<'_, A> {
             .field("actor", &super::actor_ref::short_type_name::<A>())
             .field("name", &self.name)
             .field("capacity", &self.capacity)
-            .field("child", &self.parent.is_some())
+            .field("child", &matches!(self.owner, Owner::Parent(_)))
             .field("linked", &self.link.is_some())
             .finish_non_exhaustive()
     }

@@ -1,0 +1,665 @@
+//! Supervisors: actors that start children from specs, watch them, and restart them by
+//! OTP's rules.
+//!
+//! A [`SupervisorSpec`] lists children ([`ChildSpec`]), a [`Strategy`] and a restart
+//! intensity; [`SupervisorSpec::start`] starts the supervisor and its children in order and
+//! returns an [`ActorRef<Supervisor>`](Supervisor), whose methods manage the children at
+//! run time. A supervisor is itself a child like any other
+//! (`ChildSpec::<Supervisor>::new(id, spec)`), so trees nest.
+//!
+//! # The rules
+//!
+//! - **Start.** Children start in the order given, each linked to the supervisor (which
+//!   traps exits). If one fails to start, those already started are stopped in reverse
+//!   order and the start fails with [`SupervisorError::ChildStart`] naming the child.
+//! - **Restart.** When a child exits, its [`Restart`] type decides: `Permanent` always
+//!   restarts, `Transient` only after a failure (not after [`ExitReason::Normal`] or
+//!   [`ExitReason::Shutdown`]), `Temporary` never (its spec is then removed). The
+//!   [`Strategy`] decides which children restart with it: just that one (`OneForOne`),
+//!   all of them (`OneForAll`), or it and those started after it (`RestForOne`); the
+//!   others in the group are stopped first, last started first, and a `Temporary` one
+//!   among them is not restarted. Restarts happen in start order.
+//! - **Intensity.** More than `max_restarts` restarts within `period` (OTP's default: 1 in
+//!   5 s) means restarting does not help: the supervisor stops all its children in reverse
+//!   order and exits with [`ExitReason::Shutdown`], which its own supervisor sees as the
+//!   failure of a child: the failure escalates. A child that fails to restart counts as
+//!   one more restart, and is retried until the intensity is exceeded.
+//! - **Stop.** Children stop in reverse start order, each by its [`Shutdown`]: asked to
+//!   stop (after the messages already queued, running `#[terminate]`) and killed if still
+//!   running after a timeout (default 5 s), killed at once (`BrutalKill`, no
+//!   `#[terminate]`), or waited for without limit (`Infinity`, the default for
+//!   supervisors).
+//! - **A supervisor's own exit.** If its parent exits, the supervisor stops its children
+//!   and exits with the same reason; if it is killed, its children, linked to it, are
+//!   killed with it (or stop, if they trap exits: a trapped exit from the actor that
+//!   started them is a stop).
+//!
+//! # Handles that survive restarts, and messages in flight
+//!
+//! Each incarnation of a child is a new actor with a new [`ActorId`], and a ref to an old
+//! incarnation stays dead. To keep talking to "the child", take a [`ChildHandle`] from its
+//! spec ([`ChildSpec::handle`]) and ask it for the [`current`](ChildHandle::current)
+//! incarnation, or give the child a name ([`ChildSpec::name`]) and look it up with
+//! [`ActorSystem::whereis`]: the name moves to each new incarnation.
+//!
+//! Links and monitors belong to an incarnation: a monitor on a child reports that
+//! incarnation's exit once, and watching the restarted one takes a new monitor.
+//!
+//! **Messages queued for a child when it exits are not lost.** The messages it had not
+//! handled yet (the one it crashed on excepted) go to its next incarnation, ahead of any
+//! message sent to the new one; callers waiting on those calls get their reply from it.
+//! If the child is not restarted (a `Temporary` child, a `Transient` one that stopped
+//! normally, [`terminate_child`](Supervisor#method.terminate_child), or the supervisor
+//! itself exiting), they are dropped then, and their callers get
+//! [`CallError::Exited`] with the child's exit reason. Timer
+//! messages, stop requests and notices of the old incarnation are not carried over.
+//!
+//! # Examples
+//!
+//! ```
+//! use beam_runtime::prelude::*;
+//! use beam_runtime::supervisor::{ChildSpec, SupervisorSpec};
+//!
+//! #[derive(Clone)]
+//! struct Counter(u64);
+//!
+//! #[actor]
+//! impl Counter {
+//!     #[call]
+//!     fn bump(&mut self) -> u64 {
+//!         self.0 += 1;
+//!         self.0
+//!     }
+//!
+//!     #[cast]
+//!     fn crash(&mut self) {
+//!         panic!("lost count");
+//!     }
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), beam_runtime::Error> {
+//! let system = ActorSystem::new();
+//! let counter = ChildSpec::<Counter>::new("counter", Counter(0));
+//! let handle = counter.handle();
+//! let sup = SupervisorSpec::new().child(counter).start(&system).await?;
+//!
+//! let first = handle.current().expect("started");
+//! assert_eq!(first.bump().await?, 1);
+//! first.crash()?;
+//! first.wait_for_exit().await;
+//!
+//! // The supervisor restarted it from its spec: a new actor, a fresh count.
+//! let second = handle.running().await.expect("restarted");
+//! assert_ne!(first.id(), second.id());
+//! assert_eq!(second.bump().await?, 1);
+//! assert_eq!(sup.count_children().await?.active, 1);
+//! # system.shutdown().await;
+//! # Ok(())
+//! # }
+//! ```
+
+mod server;
+
+use std::any::TypeId;
+use std::borrow::Cow;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+pub use server::Supervisor;
+
+use crate::actor::spawn::{Owner, SpawnBuilder};
+use crate::actor::{Actor, ActorId, ActorRef, Handoff, Process};
+use crate::error::{CallError, SpawnError};
+use crate::registry::IntoName;
+use crate::system::ActorSystem;
+
+#[allow(unused_imports)] // for the documentation's links
+use crate::exit::ExitReason;
+
+/// How long a worker child gets to stop before it is killed, unless its spec says
+/// otherwise.
+pub const DEFAULT_CHILD_SHUTDOWN: Duration = Duration::from_secs(5);
+
+/// Which children restart when one exits and is restarted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Strategy {
+    /// Only the child that exited.
+    #[default]
+    OneForOne,
+    /// Every child: the others are stopped (last started first), then all restart in order.
+    OneForAll,
+    /// The child that exited and every child started after it.
+    RestForOne,
+}
+
+/// When a child that exited is restarted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Restart {
+    /// Always.
+    #[default]
+    Permanent,
+    /// Only when it failed: not after [`ExitReason::Normal`] or [`ExitReason::Shutdown`].
+    Transient,
+    /// Never, not even when a sibling's failure takes it down; its spec is removed when it
+    /// exits.
+    Temporary,
+}
+
+/// How a child is stopped by its supervisor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Shutdown {
+    /// Killed at once, without its `#[terminate]` hook.
+    BrutalKill,
+    /// Asked to stop (after its queued messages, with `#[terminate]`), and killed if still
+    /// running after this long.
+    Timeout(Duration),
+    /// Asked to stop, and waited for without limit: for supervisors, which take as long as
+    /// their own children.
+    Infinity,
+}
+
+/// Whether a child is a worker or a supervisor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ChildKind {
+    /// Any actor that is not a supervisor.
+    Worker,
+    /// A [`Supervisor`].
+    Supervisor,
+}
+
+/// A child as [`which_children`](Supervisor#method.which_children) reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ChildInfo {
+    /// The child's id in its supervisor.
+    pub id: String,
+    /// The running incarnation, or `None` if it is not running (terminated and not
+    /// deleted).
+    pub actor: Option<ActorId>,
+    /// Worker or supervisor.
+    pub kind: ChildKind,
+    /// Its restart type.
+    pub restart: Restart,
+}
+
+/// The counts of [`count_children`](Supervisor#method.count_children), as OTP's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct ChildCounts {
+    /// Child specs, running or not.
+    pub specs: usize,
+    /// Children running.
+    pub active: usize,
+    /// Specs of supervisors.
+    pub supervisors: usize,
+    /// Specs of workers.
+    pub workers: usize,
+}
+
+/// A supervisor spec or child spec that cannot work.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SpecError {
+    /// Two children have the same id.
+    #[error("two children have the id `{0}`")]
+    DuplicateId(String),
+    /// A child's id is empty.
+    #[error("a child's id cannot be empty")]
+    EmptyId,
+    /// The restart intensity's period is zero.
+    #[error("the restart intensity's period must be longer than zero")]
+    ZeroPeriod,
+}
+
+/// Why a supervisor did not start.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SupervisorError {
+    /// The spec is invalid.
+    #[error("invalid supervisor spec: {0}")]
+    InvalidSpec(#[from] SpecError),
+    /// A child failed to start; the children started before it were stopped.
+    #[error("child `{id}` failed to start: {error}")]
+    ChildStart {
+        /// The child's id.
+        id: String,
+        /// Why it failed.
+        error: SpawnError,
+    },
+    /// The supervisor itself could not be spawned (its name is taken, the system is
+    /// shutting down, ...).
+    #[error(transparent)]
+    Spawn(SpawnError),
+}
+
+/// Why managing a supervisor's child failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ChildError {
+    /// The supervisor has no child with this id.
+    #[error("no child `{0}`")]
+    NotFound(String),
+    /// The child is running, and the operation needs it stopped.
+    #[error("child `{0}` is running")]
+    Running(String),
+    /// A child with this id exists already.
+    #[error("a child `{0}` exists already")]
+    AlreadyPresent(String),
+    /// The new child's spec is invalid.
+    #[error("invalid child spec: {0}")]
+    InvalidSpec(#[from] SpecError),
+    /// The child failed to start.
+    #[error("child `{id}` failed to start: {error}")]
+    Start {
+        /// The child's id.
+        id: String,
+        /// Why it failed.
+        error: SpawnError,
+    },
+    /// The call to the supervisor failed (it is not alive, ...).
+    #[error(transparent)]
+    Call(#[from] CallError),
+}
+
+/// The configuration of a supervisor: its strategy, its restart intensity and its
+/// children, in start order. Cheap to clone (children specs are shared).
+///
+/// # Examples
+///
+/// ```
+/// use beam_runtime::supervisor::{SpecError, Strategy, SupervisorError, SupervisorSpec};
+/// use beam_runtime::ActorSystem;
+/// use std::time::Duration;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let system = ActorSystem::new();
+/// let spec = SupervisorSpec::new()
+///     .strategy(Strategy::OneForAll)
+///     .intensity(3, Duration::ZERO);
+/// assert_eq!(
+///     spec.start(&system).await.unwrap_err(),
+///     SupervisorError::InvalidSpec(SpecError::ZeroPeriod)
+/// );
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct SupervisorSpec {
+    strategy: Strategy,
+    max_restarts: u32,
+    period: Duration,
+    children: Vec<ChildEntry>,
+    /// Where `start` learns the typed reason of a failed start.
+    report: Option<Arc<Mutex<Option<SupervisorError>>>>,
+}
+
+impl Default for SupervisorSpec {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl SupervisorSpec {
+    /// A spec with no children, [`Strategy::OneForOne`], and OTP's default intensity: at
+    /// most 1 restart in 5 seconds.
+    #[must_use]
+    pub fn new() -> Self {
+        Self {
+            strategy: Strategy::OneForOne,
+            max_restarts: 1,
+            period: Duration::from_secs(5),
+            children: Vec::new(),
+            report: None,
+        }
+    }
+
+    /// Sets the restart strategy.
+    #[must_use]
+    pub fn strategy(mut self, strategy: Strategy) -> Self {
+        self.strategy = strategy;
+        self
+    }
+
+    /// Allows at most `max_restarts` restarts within any `period`; one more and the
+    /// supervisor gives up (stops its children and exits with `Shutdown`). `0` restarts
+    /// means the first exit that calls for a restart ends the supervisor. A zero `period`
+    /// is refused when the supervisor starts.
+    #[must_use]
+    pub fn intensity(mut self, max_restarts: u32, period: Duration) -> Self {
+        self.max_restarts = max_restarts;
+        self.period = period;
+        self
+    }
+
+    /// Adds a child, started after those added before it.
+    #[must_use]
+    pub fn child<B: Actor>(mut self, child: ChildSpec<B>) -> Self {
+        self.children.push(child.into_entry());
+        self
+    }
+
+    /// Starts a top-level supervisor in `system`, and its children in order.
+    ///
+    /// To start one under an actor, spawn it like any actor
+    /// (`ctx.spawn_link::<Supervisor>(spec)`), or make it a child of another supervisor.
+    pub async fn start(
+        mut self,
+        system: &ActorSystem,
+    ) -> Result<ActorRef<Supervisor>, SupervisorError> {
+        let report = Arc::new(Mutex::new(None));
+        self.report = Some(report.clone());
+        match system.spawn::<Supervisor>(self).await {
+            Ok(sup) => Ok(sup),
+            Err(error) => {
+                let typed = report.lock().unwrap_or_else(PoisonError::into_inner).take();
+                Err(typed.unwrap_or(SupervisorError::Spawn(error)))
+            }
+        }
+    }
+
+    fn validate(&self) -> Result<(), SpecError> {
+        if self.period.is_zero() {
+            return Err(SpecError::ZeroPeriod);
+        }
+        let mut ids = std::collections::HashSet::new();
+        for child in &self.children {
+            child.validate()?;
+            if !ids.insert(&*child.id) {
+                return Err(SpecError::DuplicateId(child.id.to_string()));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for SupervisorSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SupervisorSpec")
+            .field("strategy", &self.strategy)
+            .field("max_restarts", &self.max_restarts)
+            .field("period", &self.period)
+            .field("children", &self.children)
+            .finish_non_exhaustive()
+    }
+}
+
+/// How to start (and restart) one child of type `B`, and how it is treated.
+///
+/// The spec makes the child's spawn arguments anew for every start: from a value it
+/// clones ([`new`](Self::new)) or from a function ([`from_fn`](Self::from_fn)).
+///
+/// # Examples
+///
+/// ```
+/// use beam_runtime::prelude::*;
+/// use beam_runtime::supervisor::{ChildSpec, Restart, Shutdown};
+/// use std::time::Duration;
+///
+/// struct Worker {
+///     queue: String,
+/// }
+///
+/// #[actor]
+/// impl Worker {
+///     #[init]
+///     fn init(queue: String) -> Self {
+///         Worker { queue }
+///     }
+/// }
+///
+/// beam_runtime::names! {
+///     /// The mail worker, whichever incarnation is running.
+///     MAILER: Worker = "mailer";
+/// }
+///
+/// let spec = ChildSpec::<Worker>::from_fn("mailer", || "outbox".to_string())
+///     .restart(Restart::Transient)
+///     .shutdown(Shutdown::Timeout(Duration::from_secs(1)))
+///     .name(MAILER);
+/// # let _ = spec;
+/// ```
+pub struct ChildSpec<B: Actor> {
+    id: Cow<'static, str>,
+    restart: Restart,
+    shutdown: Shutdown,
+    starter: Starter<B>,
+}
+
+impl<B: Actor> ChildSpec<B> {
+    /// A child that starts from a clone of `args` each time.
+    pub fn new(id: impl Into<Cow<'static, str>>, args: B::Args) -> Self
+    where
+        B::Args: Clone + Sync,
+    {
+        Self::from_fn(id, move || args.clone())
+    }
+
+    /// A child that starts from what `make` returns each time.
+    pub fn from_fn(
+        id: impl Into<Cow<'static, str>>,
+        make: impl Fn() -> B::Args + Send + Sync + 'static,
+    ) -> Self {
+        let kind = kind_of::<B>();
+        Self {
+            id: id.into(),
+            restart: Restart::Permanent,
+            shutdown: match kind {
+                ChildKind::Worker => Shutdown::Timeout(DEFAULT_CHILD_SHUTDOWN),
+                ChildKind::Supervisor => Shutdown::Infinity,
+            },
+            starter: Starter {
+                make: Box::new(make),
+                name: None,
+                capacity: B::MAILBOX,
+                kind,
+                shared: Arc::new(Slot {
+                    current: watch::Sender::new(None),
+                    handoff: Arc::new(Handoff::new()),
+                }),
+            },
+        }
+    }
+
+    /// Sets when the child is restarted ([`Restart::Permanent`] unless set).
+    #[must_use]
+    pub fn restart(mut self, restart: Restart) -> Self {
+        self.restart = restart;
+        self
+    }
+
+    /// Sets how the child is stopped: by default 5 s before it is killed for a worker,
+    /// [`Shutdown::Infinity`] for a supervisor.
+    #[must_use]
+    pub fn shutdown(mut self, shutdown: Shutdown) -> Self {
+        self.shutdown = shutdown;
+        self
+    }
+
+    /// Registers every incarnation of the child under `name`, so
+    /// [`ActorSystem::whereis`] finds the one running.
+    #[must_use]
+    pub fn name(mut self, name: impl IntoName<Actor = B>) -> Self {
+        self.starter.name = Some(name.into_key());
+        self
+    }
+
+    /// Gives the child a bounded mailbox (see
+    /// [`SpawnBuilder::bounded`](crate::SpawnBuilder::bounded)).
+    #[must_use]
+    pub fn bounded(mut self, capacity: usize) -> Self {
+        self.starter.capacity = Some(capacity);
+        self
+    }
+
+    /// A handle to whichever incarnation of this child is running.
+    #[must_use]
+    pub fn handle(&self) -> ChildHandle<B> {
+        ChildHandle {
+            current: self.starter.shared.current.subscribe(),
+        }
+    }
+
+    fn into_entry(self) -> ChildEntry {
+        ChildEntry {
+            id: self.id,
+            restart: self.restart,
+            shutdown: self.shutdown,
+            start: Arc::new(self.starter),
+        }
+    }
+}
+
+impl<B: Actor> fmt::Debug for ChildSpec<B> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ChildSpec")
+            .field("id", &self.id)
+            .field("actor", &crate::actor::actor_ref::short_type_name::<B>())
+            .field("restart", &self.restart)
+            .field("shutdown", &self.shutdown)
+            .field("name", &self.starter.name)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Follows the incarnations of a supervised child: see [`ChildSpec::handle`].
+///
+/// A handle follows the child of whichever supervisor started it last from this spec
+/// (or a clone of the supervisor spec that holds it).
+pub struct ChildHandle<B: Actor> {
+    current: watch::Receiver<Option<ActorRef<B>>>,
+}
+
+impl<B: Actor> ChildHandle<B> {
+    /// The incarnation running now, or `None` between an exit and its restart, or when the
+    /// child is not running.
+    #[must_use]
+    pub fn current(&self) -> Option<ActorRef<B>> {
+        self.current.borrow().clone()
+    }
+
+    /// Waits until an incarnation is running and returns it (at once if one is).
+    /// `None` once no supervisor can start the child any more (every copy of its spec is
+    /// gone).
+    pub async fn running(&self) -> Option<ActorRef<B>> {
+        let mut current = self.current.clone();
+        let found = current.wait_for(|c| c.as_ref().is_some_and(ActorRef::is_alive));
+        found.await.ok().and_then(|r| r.clone())
+    }
+}
+
+impl<B: Actor> Clone for ChildHandle<B> {
+    fn clone(&self) -> Self {
+        Self {
+            current: self.current.clone(),
+        }
+    }
+}
+
+impl<B: Actor> fmt::Debug for ChildHandle<B> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ChildHandle")
+            .field("current", &self.current())
+            .finish()
+    }
+}
+
+fn kind_of<B: Actor>() -> ChildKind {
+    if TypeId::of::<B>() == TypeId::of::<Supervisor>() {
+        ChildKind::Supervisor
+    } else {
+        ChildKind::Worker
+    }
+}
+
+/// A child spec without its type, as a supervisor keeps it.
+#[derive(Clone)]
+pub(crate) struct ChildEntry {
+    id: Cow<'static, str>,
+    restart: Restart,
+    shutdown: Shutdown,
+    start: Arc<dyn Start>,
+}
+
+impl ChildEntry {
+    fn validate(&self) -> Result<(), SpecError> {
+        if self.id.is_empty() {
+            return Err(SpecError::EmptyId);
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for ChildEntry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ChildEntry")
+            .field("id", &self.id)
+            .field("kind", &self.start.kind())
+            .field("restart", &self.restart)
+            .field("shutdown", &self.shutdown)
+            .finish_non_exhaustive()
+    }
+}
+
+type Starting<'a> = Pin<Box<dyn Future<Output = Result<Arc<dyn Process>, SpawnError>> + Send + 'a>>;
+
+/// Starts incarnations of one child, whatever its type.
+pub(crate) trait Start: Send + Sync + 'static {
+    fn kind(&self) -> ChildKind;
+    /// Spawns an incarnation linked to `parent`, giving it the messages the last one left.
+    fn start<'a>(&'a self, system: &'a ActorSystem, parent: Arc<dyn Process>) -> Starting<'a>;
+    /// The incarnation that was running is gone (`last`); the handle shows none.
+    fn exited(&self);
+    /// The child will not run again for now: the messages the last incarnation left are
+    /// dropped, as its teardown (their callers get its exit reason).
+    fn discard(&self, last: ActorId);
+}
+
+/// The typed part of a child spec.
+struct Starter<B: Actor> {
+    make: Box<dyn Fn() -> B::Args + Send + Sync>,
+    name: Option<Cow<'static, str>>,
+    capacity: Option<usize>,
+    kind: ChildKind,
+    shared: Arc<Slot<B>>,
+}
+
+/// What the incarnations of a child share with its handles.
+struct Slot<B: Actor> {
+    current: watch::Sender<Option<ActorRef<B>>>,
+    handoff: Arc<Handoff<B>>,
+}
+
+impl<B: Actor> Start for Starter<B> {
+    fn kind(&self) -> ChildKind {
+        self.kind
+    }
+
+    fn start<'a>(&'a self, system: &'a ActorSystem, parent: Arc<dyn Process>) -> Starting<'a> {
+        let builder = SpawnBuilder::<B>::new(system, Owner::Supervisor, (self.make)())
+            .linked_to(parent)
+            .handoff(self.shared.handoff.clone())
+            .name_key(self.name.clone())
+            .capacity(self.capacity);
+        Box::pin(async move {
+            let child = builder.await?;
+            let process: Arc<dyn Process> = child.shared().clone();
+            self.shared.current.send_replace(Some(child));
+            Ok(process)
+        })
+    }
+
+    fn exited(&self) {
+        self.shared.current.send_replace(None);
+    }
+
+    fn discard(&self, last: ActorId) {
+        let left = self.shared.handoff.take();
+        let _ = crate::actor::run::drop_remains(last, left);
+    }
+}
