@@ -7,8 +7,9 @@ use std::time::Duration;
 
 use beam_runtime::prelude::*;
 use beam_runtime::supervisor::{
-    ChildError, ChildHandle, ChildInfo, ChildKind, ChildSpec, Restart, Shutdown, SpecError,
-    Strategy, Supervisor, SupervisorError, SupervisorSpec,
+    ChildError, ChildHandle, ChildInfo, ChildKind, ChildSpec, DynamicSupervisor,
+    DynamicSupervisorSpec, Restart, Shutdown, SpecError, Strategy, Supervisor, SupervisorError,
+    SupervisorSpec,
 };
 
 type Log = Arc<Mutex<Vec<String>>>;
@@ -654,4 +655,149 @@ async fn shutting_the_system_down_stops_the_tree_in_order() {
             "stop a shutdown"
         ]
     );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_dynamic_supervisor_starts_empty_and_takes_children_up_to_its_limit() {
+    let system = ActorSystem::new();
+    let log = Log::default();
+    let dynamic = DynamicSupervisorSpec::new()
+        .max_children(2)
+        .start(&system)
+        .await
+        .unwrap();
+    assert_eq!(dynamic.count_children().await.unwrap().specs, 0);
+    let a = dynamic
+        .start_child::<Worker>(("a", log.clone(), false))
+        .await
+        .unwrap();
+    let b = dynamic.start_child_spec(worker("b", &log)).await.unwrap();
+    assert_eq!(a.handled().await, Ok(1));
+    assert_eq!(
+        dynamic
+            .start_child::<Worker>(("c", log.clone(), false))
+            .await
+            .unwrap_err(),
+        ChildError::MaxChildren(2)
+    );
+    let children = dynamic.which_children().await.unwrap();
+    assert_eq!(children.len(), 2);
+    assert_eq!(children[0].id, "Worker");
+    assert_eq!(children[1].actor, Some(b.id()));
+
+    // A failed start is a typed error and takes no room.
+    dynamic.terminate_child(b.id()).await.unwrap();
+    assert_eq!(b.exit_reason(), Some(ExitReason::Shutdown));
+    assert_eq!(
+        dynamic.terminate_child(b.id()).await.unwrap_err(),
+        ChildError::NotFound(b.id().to_string())
+    );
+    let failed = dynamic
+        .start_child::<Worker>(("x", log.clone(), true))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        failed,
+        ChildError::Start {
+            id: "Worker".into(),
+            error: SpawnError::Init("x cannot start".into())
+        }
+    );
+    assert_eq!(dynamic.count_children().await.unwrap().active, 1);
+
+    take(&log);
+    dynamic
+        .start_child::<Worker>(("c", log.clone(), false))
+        .await
+        .unwrap();
+    assert_eq!(dynamic.stop().await, ExitReason::Normal);
+    assert_eq!(
+        take(&log),
+        ["start c", "stop c shutdown", "stop a shutdown"],
+        "children stop in reverse start order"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_dynamic_supervisor_restarts_by_restart_type_and_removes_the_rest() {
+    let system = ActorSystem::new();
+    let log = Log::default();
+    let dynamic = DynamicSupervisorSpec::new()
+        .intensity(10, Duration::from_secs(1))
+        .start(&system)
+        .await
+        .unwrap();
+    for restart in [Restart::Permanent, Restart::Transient, Restart::Temporary] {
+        for how in ENDS {
+            let spec = worker("w", &log).restart(restart);
+            let handle = spec.handle();
+            let first = dynamic.start_child_spec(spec).await.unwrap();
+            end(&first, how).await;
+            let children = dynamic.which_children().await.unwrap();
+            let case = format!("{restart:?} after {how:?}");
+            let restarted = match restart {
+                Restart::Permanent => true,
+                Restart::Transient => !matches!(how, End::Normal | End::Shutdown),
+                Restart::Temporary => false,
+            };
+            if restarted {
+                let again = handle.current().expect(&case);
+                assert_eq!(children.len(), 1, "{case}");
+                assert_eq!(children[0].actor, Some(again.id()), "{case}");
+                dynamic.terminate_child(again.id()).await.unwrap();
+            } else {
+                assert!(children.is_empty(), "{case}: removed");
+            }
+            tokio::time::advance(Duration::from_secs(1)).await;
+        }
+    }
+    assert!(dynamic.is_alive());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_dynamic_supervisor_gives_up_past_its_intensity() {
+    let system = ActorSystem::new();
+    let log = Log::default();
+    let dynamic = DynamicSupervisorSpec::new().start(&system).await.unwrap();
+    let spec = worker("w", &log);
+    let handle = spec.handle();
+    dynamic.start_child_spec(spec).await.unwrap();
+    dynamic
+        .start_child_spec(worker("other", &log))
+        .await
+        .unwrap();
+    end(&handle.current().unwrap(), End::Panic).await;
+    end(&handle.running().await.unwrap(), End::Panic).await;
+    assert_eq!(dynamic.wait_for_exit().await, ExitReason::Shutdown);
+    assert!(entries(&log).contains(&"stop other shutdown".to_string()));
+
+    let zero = DynamicSupervisorSpec::new()
+        .intensity(1, Duration::ZERO)
+        .start(&system)
+        .await;
+    assert_eq!(
+        zero.unwrap_err(),
+        SupervisorError::InvalidSpec(SpecError::ZeroPeriod)
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_dynamic_supervisor_is_a_supervisor_child_like_any_other() {
+    let system = ActorSystem::new();
+    let log = Log::default();
+    let pool = ChildSpec::<DynamicSupervisor>::new("pool", DynamicSupervisorSpec::new());
+    let pool_handle = pool.handle();
+    let top = SupervisorSpec::new()
+        .child(pool)
+        .start(&system)
+        .await
+        .unwrap();
+    let info = top.which_children().await.unwrap();
+    assert_eq!(info[0].kind, ChildKind::Supervisor);
+    let pool = pool_handle.current().unwrap();
+    pool.start_child::<Worker>(("job", log.clone(), false))
+        .await
+        .unwrap();
+    system.shutdown().await;
+    assert_eq!(take(&log), ["start job", "stop job shutdown"]);
 }

@@ -24,7 +24,7 @@ pub use exit::ExitReason;
 pub use message::{Info, Reply};
 pub use registry::{IntoName, Name};
 pub use signal::MonitorRef;
-pub use supervisor::{ChildSpec, Supervisor, SupervisorSpec};
+pub use supervisor::{ChildSpec, DynamicSupervisor, Supervisor, SupervisorSpec};
 pub use system::{ActorSystem, DEFAULT_SHUTDOWN_TIMEOUT};
 
 /// Turns an inherent `impl` block into an actor.

@@ -99,6 +99,7 @@
 //! # }
 //! ```
 
+mod dynamic;
 mod server;
 
 use std::any::TypeId;
@@ -109,17 +110,22 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use tokio::sync::watch;
+use std::collections::VecDeque;
 
+use tokio::sync::watch;
+use tokio::time::Instant;
+
+pub use dynamic::{DynamicSupervisor, DynamicSupervisorSpec};
 pub use server::Supervisor;
 
+use crate::actor::ctx::{kill_process, stop_process};
 use crate::actor::spawn::{Owner, SpawnBuilder};
 use crate::actor::{Actor, ActorId, ActorRef, Handoff, Process};
+use crate::deadline::Timer;
 use crate::error::{CallError, SpawnError};
 use crate::registry::IntoName;
 use crate::system::ActorSystem;
 
-#[allow(unused_imports)] // for the documentation's links
 use crate::exit::ExitReason;
 
 /// How long a worker child gets to stop before it is killed, unless its spec says
@@ -169,7 +175,7 @@ pub enum Shutdown {
 pub enum ChildKind {
     /// Any actor that is not a supervisor.
     Worker,
-    /// A [`Supervisor`].
+    /// A [`Supervisor`] or [`DynamicSupervisor`].
     Supervisor,
 }
 
@@ -251,6 +257,9 @@ pub enum ChildError {
     /// A child with this id exists already.
     #[error("a child `{0}` exists already")]
     AlreadyPresent(String),
+    /// A dynamic supervisor has as many children as it takes.
+    #[error("the supervisor has its maximum of {0} children")]
+    MaxChildren(usize),
     /// The new child's spec is invalid.
     #[error("invalid child spec: {0}")]
     InvalidSpec(#[from] SpecError),
@@ -296,7 +305,37 @@ pub struct SupervisorSpec {
     period: Duration,
     children: Vec<ChildEntry>,
     /// Where `start` learns the typed reason of a failed start.
-    report: Option<Arc<Mutex<Option<SupervisorError>>>>,
+    report: Option<Report>,
+}
+
+/// Where a supervisor's `init` leaves the typed reason it failed with.
+type Report = Arc<Mutex<Option<SupervisorError>>>;
+
+/// Spawns a top-level supervisor of type `S`; a failed start gives the typed error its
+/// `init` reported.
+async fn start_top<S: Actor>(
+    system: &ActorSystem,
+    args: S::Args,
+    report: Report,
+) -> Result<ActorRef<S>, SupervisorError> {
+    match system.spawn::<S>(args).await {
+        Ok(sup) => Ok(sup),
+        Err(error) => {
+            let typed = report.lock().unwrap_or_else(PoisonError::into_inner).take();
+            Err(typed.unwrap_or(SupervisorError::Spawn(error)))
+        }
+    }
+}
+
+/// Leaves `out`'s error where `start_top` finds it, and returns `out`.
+fn reported<T>(
+    out: Result<T, SupervisorError>,
+    report: Option<&Report>,
+) -> Result<T, SupervisorError> {
+    if let (Err(error), Some(report)) = (&out, report) {
+        *report.lock().unwrap_or_else(PoisonError::into_inner) = Some(error.clone());
+    }
+    out
 }
 
 impl Default for SupervisorSpec {
@@ -352,15 +391,9 @@ impl SupervisorSpec {
         mut self,
         system: &ActorSystem,
     ) -> Result<ActorRef<Supervisor>, SupervisorError> {
-        let report = Arc::new(Mutex::new(None));
+        let report = Report::default();
         self.report = Some(report.clone());
-        match system.spawn::<Supervisor>(self).await {
-            Ok(sup) => Ok(sup),
-            Err(error) => {
-                let typed = report.lock().unwrap_or_else(PoisonError::into_inner).take();
-                Err(typed.unwrap_or(SupervisorError::Spawn(error)))
-            }
-        }
+        start_top::<Supervisor>(system, self, report).await
     }
 
     fn validate(&self) -> Result<(), SpecError> {
@@ -570,10 +603,136 @@ impl<B: Actor> fmt::Debug for ChildHandle<B> {
 }
 
 fn kind_of<B: Actor>() -> ChildKind {
-    if TypeId::of::<B>() == TypeId::of::<Supervisor>() {
+    let id = TypeId::of::<B>();
+    if id == TypeId::of::<Supervisor>() || id == TypeId::of::<DynamicSupervisor>() {
         ChildKind::Supervisor
     } else {
         ChildKind::Worker
+    }
+}
+
+/// A child as its supervisor tracks it.
+struct Child {
+    spec: ChildEntry,
+    running: Option<Arc<dyn Process>>,
+}
+
+impl Child {
+    fn info(&self) -> ChildInfo {
+        ChildInfo {
+            id: self.spec.id.to_string(),
+            actor: self.running.as_ref().map(|p| p.id()),
+            kind: self.spec.start.kind(),
+            restart: self.spec.restart,
+        }
+    }
+}
+
+/// The counts of `children`, as `count_children` reports them.
+fn count(children: &[Child]) -> ChildCounts {
+    let mut counts = ChildCounts {
+        specs: children.len(),
+        ..ChildCounts::default()
+    };
+    for child in children {
+        if child.running.is_some() {
+            counts.active += 1;
+        }
+        match child.spec.start.kind() {
+            ChildKind::Worker => counts.workers += 1,
+            ChildKind::Supervisor => counts.supervisors += 1,
+        }
+    }
+    counts
+}
+
+/// Whether a child with restart type `restart` that exited with `reason` is restarted.
+fn restarts(restart: Restart, reason: &ExitReason) -> bool {
+    match restart {
+        Restart::Permanent => true,
+        Restart::Transient => !reason.is_normal(),
+        Restart::Temporary => false,
+    }
+}
+
+/// Stops every running child, last started first, and drops the messages they left.
+async fn stop_all(children: &mut [Child], system: &ActorSystem) {
+    for child in children.iter_mut().rev() {
+        if let Some(last) = stop_child(child, system).await {
+            child.spec.start.discard(last);
+        }
+    }
+}
+
+/// Stops a running child by its shutdown; returns the id of the incarnation stopped.
+async fn stop_child(child: &mut Child, system: &ActorSystem) -> Option<ActorId> {
+    let process = child.running.take()?;
+    let table = system.deadlines();
+    match child.spec.shutdown {
+        Shutdown::BrutalKill => kill_process(&*process).await,
+        Shutdown::Timeout(timeout) => {
+            stop_process(&*process, &mut Timer::after(table, timeout)).await;
+        }
+        Shutdown::Infinity => {
+            stop_process(&*process, &mut Timer::after(table, Duration::MAX)).await;
+        }
+    }
+    Some(process.id())
+}
+
+/// A restart intensity and the restarts that count against it.
+#[derive(Debug)]
+struct Intensity {
+    max_restarts: u32,
+    period: Duration,
+    /// When the restarts within the current period happened.
+    restarts: VecDeque<Instant>,
+}
+
+impl Intensity {
+    fn new(max_restarts: u32, period: Duration) -> Self {
+        Self {
+            max_restarts,
+            period,
+            restarts: VecDeque::new(),
+        }
+    }
+
+    /// Records a restart now; `false` if that makes more than `max_restarts` within
+    /// `period`.
+    fn note_restart(&mut self) -> bool {
+        let now = Instant::now();
+        while self
+            .restarts
+            .front()
+            .is_some_and(|&at| now.duration_since(at) >= self.period)
+        {
+            self.restarts.pop_front();
+        }
+        self.restarts.push_back(now);
+        self.restarts.len() <= self.max_restarts as usize
+    }
+}
+
+/// A child that was started, for the refs' typed `start_child`.
+#[doc(hidden)]
+pub struct Started(Arc<dyn Process>);
+
+impl Started {
+    /// The typed ref of a child started from a spec of `B`.
+    fn typed<B: Actor>(self) -> ActorRef<B> {
+        let shared = self
+            .0
+            .into_any()
+            .downcast::<crate::actor::Shared<B>>()
+            .unwrap_or_else(|_| unreachable!("the spec started a `B`"));
+        ActorRef::from_shared(shared)
+    }
+}
+
+impl fmt::Debug for Started {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Started({})", self.0.id())
     }
 }
 

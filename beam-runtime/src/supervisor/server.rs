@@ -1,22 +1,16 @@
 //! The supervisor actor: starting, watching, restarting and stopping children.
 
-use std::collections::VecDeque;
-use std::sync::{Arc, PoisonError};
+use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::time::Instant;
-
 use super::{
-    ChildCounts, ChildEntry, ChildError, ChildInfo, ChildKind, ChildSpec, Restart, Shutdown,
-    Strategy, SupervisorError, SupervisorSpec,
+    Child, ChildCounts, ChildEntry, ChildError, ChildInfo, ChildSpec, Intensity, Restart, Started,
+    Strategy, SupervisorError, SupervisorSpec, count, reported, restarts, stop_all, stop_child,
 };
-use crate::actor::ctx::{kill_process, stop_process};
 use crate::actor::{Actor, ActorId, ActorRef, Ctx, Process};
-use crate::deadline::Timer;
 use crate::error::CallError;
 use crate::exit::ExitReason;
 use crate::message::Info;
-use crate::system::ActorSystem;
 
 /// A supervisor: an actor that starts children from a [`SupervisorSpec`] and restarts them
 /// by its rules (see the [module documentation](crate::supervisor)).
@@ -26,10 +20,7 @@ use crate::system::ActorSystem;
 /// stopping or starting a child takes as long as that child's shutdown or `#[init]`.
 pub struct Supervisor {
     strategy: Strategy,
-    max_restarts: u32,
-    period: Duration,
-    /// When the restarts within the current period happened.
-    restarts: VecDeque<Instant>,
+    intensity: Intensity,
     children: Vec<Child>,
 }
 
@@ -37,40 +28,12 @@ impl std::fmt::Debug for Supervisor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Supervisor")
             .field("strategy", &self.strategy)
-            .field("max_restarts", &self.max_restarts)
-            .field("period", &self.period)
+            .field("intensity", &self.intensity)
             .field(
                 "children",
                 &self.children.iter().map(Child::info).collect::<Vec<_>>(),
             )
             .finish_non_exhaustive()
-    }
-}
-
-/// A child as its supervisor tracks it.
-struct Child {
-    spec: ChildEntry,
-    running: Option<Arc<dyn Process>>,
-}
-
-impl Child {
-    fn info(&self) -> ChildInfo {
-        ChildInfo {
-            id: self.spec.id.to_string(),
-            actor: self.running.as_ref().map(|p| p.id()),
-            kind: self.spec.start.kind(),
-            restart: self.spec.restart,
-        }
-    }
-}
-
-/// A child that was started, for the ref's typed `start_child`.
-#[doc(hidden)]
-pub struct Started(Arc<dyn Process>);
-
-impl std::fmt::Debug for Started {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Started({})", self.0.id())
     }
 }
 
@@ -83,11 +46,7 @@ impl Supervisor {
     #[init]
     async fn init(spec: SupervisorSpec, ctx: &mut Ctx<Self>) -> Result<Self, SupervisorError> {
         let report = spec.report.clone();
-        let out = Self::boot(spec, ctx).await;
-        if let (Err(error), Some(report)) = (&out, report) {
-            *report.lock().unwrap_or_else(PoisonError::into_inner) = Some(error.clone());
-        }
-        out
+        reported(Self::boot(spec, ctx).await, report.as_ref())
     }
 
     #[info]
@@ -99,12 +58,7 @@ impl Supervisor {
 
     #[terminate]
     async fn terminate(&mut self, ctx: &mut Ctx<Self>) {
-        let system = ctx.system().clone();
-        for child in self.children.iter_mut().rev() {
-            if let Some(last) = stop_child(child, &system).await {
-                child.spec.start.discard(last);
-            }
-        }
+        stop_all(&mut self.children, &ctx.system().clone()).await;
     }
 
     #[call]
@@ -114,20 +68,7 @@ impl Supervisor {
 
     #[call]
     fn counts(&self) -> ChildCounts {
-        let mut counts = ChildCounts {
-            specs: self.children.len(),
-            ..ChildCounts::default()
-        };
-        for child in &self.children {
-            if child.running.is_some() {
-                counts.active += 1;
-            }
-            match child.spec.start.kind() {
-                ChildKind::Worker => counts.workers += 1,
-                ChildKind::Supervisor => counts.supervisors += 1,
-            }
-        }
-        counts
+        count(&self.children)
     }
 
     #[call]
@@ -194,9 +135,7 @@ impl Supervisor {
         ctx.trap_exit(true);
         let mut sup = Supervisor {
             strategy: spec.strategy,
-            max_restarts: spec.max_restarts,
-            period: spec.period,
-            restarts: VecDeque::new(),
+            intensity: Intensity::new(spec.max_restarts, spec.period),
             children: spec
                 .children
                 .into_iter()
@@ -208,12 +147,7 @@ impl Supervisor {
         };
         for index in 0..sup.children.len() {
             if let Err(err) = sup.start_child(index, ctx).await {
-                let system = ctx.system().clone();
-                for child in sup.children[..index].iter_mut().rev() {
-                    if let Some(last) = stop_child(child, &system).await {
-                        child.spec.start.discard(last);
-                    }
-                }
+                stop_all(&mut sup.children[..index], &ctx.system().clone()).await;
                 let ChildError::Start { id, error } = err else {
                     unreachable!("starting a child fails only to start")
                 };
@@ -260,19 +194,14 @@ impl Supervisor {
         let child = &mut self.children[index];
         child.running = None;
         child.spec.start.exited();
-        let restart = match child.spec.restart {
-            Restart::Permanent => true,
-            Restart::Transient => !reason.is_normal(),
-            Restart::Temporary => false,
-        };
-        if !restart {
+        if !restarts(child.spec.restart, &reason) {
             child.spec.start.discard(from);
             if child.spec.restart == Restart::Temporary {
                 self.children.remove(index);
             }
             return;
         }
-        if !self.note_restart() {
+        if !self.intensity.note_restart() {
             self.children[index].spec.start.discard(from);
             ctx.stop_with(ExitReason::Shutdown);
             return;
@@ -333,43 +262,12 @@ impl Supervisor {
                     child.spec.start.exited();
                 }
             }
-            if !self.note_restart() {
+            if !self.intensity.note_restart() {
                 ctx.stop_with(ExitReason::Shutdown);
                 return;
             }
         }
     }
-
-    /// Records a restart now; `false` if that makes more than `max_restarts` within
-    /// `period`.
-    fn note_restart(&mut self) -> bool {
-        let now = Instant::now();
-        while self
-            .restarts
-            .front()
-            .is_some_and(|&at| now.duration_since(at) >= self.period)
-        {
-            self.restarts.pop_front();
-        }
-        self.restarts.push_back(now);
-        self.restarts.len() <= self.max_restarts as usize
-    }
-}
-
-/// Stops a running child by its shutdown; returns the id of the incarnation stopped.
-async fn stop_child(child: &mut Child, system: &ActorSystem) -> Option<ActorId> {
-    let process = child.running.take()?;
-    let table = system.deadlines();
-    match child.spec.shutdown {
-        Shutdown::BrutalKill => kill_process(&*process).await,
-        Shutdown::Timeout(timeout) => {
-            stop_process(&*process, &mut Timer::after(table, timeout)).await;
-        }
-        Shutdown::Infinity => {
-            stop_process(&*process, &mut Timer::after(table, Duration::MAX)).await;
-        }
-    }
-    Some(process.id())
 }
 
 impl ActorRef<Supervisor> {
@@ -416,10 +314,6 @@ impl ActorRef<Supervisor> {
             .add_one(spec.into_entry())
             .timeout(Duration::MAX)
             .await??;
-        let shared = process
-            .into_any()
-            .downcast::<crate::actor::Shared<B>>()
-            .unwrap_or_else(|_| unreachable!("the spec started a `B`"));
-        Ok(ActorRef::from_shared(shared))
+        Ok(Started(process).typed())
     }
 }

@@ -1,0 +1,296 @@
+//! The dynamic supervisor: starts empty, children are added at run time, one_for_one.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::{
+    Child, ChildCounts, ChildEntry, ChildError, ChildInfo, ChildSpec, Intensity, Report, SpecError,
+    Started, SupervisorError, count, reported, restarts, start_top, stop_all, stop_child,
+};
+use crate::actor::{Actor, ActorId, ActorRef, Ctx, Process};
+use crate::error::CallError;
+use crate::exit::ExitReason;
+use crate::message::Info;
+use crate::system::ActorSystem;
+
+/// The configuration of a [`DynamicSupervisor`]: how many children it takes at most and
+/// its restart intensity.
+///
+/// # Examples
+///
+/// ```
+/// use beam_runtime::prelude::*;
+/// use beam_runtime::supervisor::{ChildError, DynamicSupervisorSpec};
+///
+/// #[derive(Clone)]
+/// struct Session {
+///     user: String,
+/// }
+///
+/// #[actor]
+/// impl Session {
+///     #[call]
+///     fn user(&self) -> String {
+///         self.user.clone()
+///     }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), beam_runtime::Error> {
+/// let system = ActorSystem::new();
+/// let sessions = DynamicSupervisorSpec::new().max_children(2).start(&system).await?;
+/// let ann = sessions.start_child::<Session>(Session { user: "ann".into() }).await?;
+/// let bob = sessions.start_child::<Session>(Session { user: "bob".into() }).await?;
+/// assert_eq!(ann.user().await?, "ann");
+///
+/// let third = sessions.start_child::<Session>(Session { user: "cy".into() }).await;
+/// assert_eq!(third.unwrap_err(), ChildError::MaxChildren(2));
+///
+/// sessions.terminate_child(bob.id()).await?;
+/// assert_eq!(sessions.count_children().await?.active, 1);
+/// # system.shutdown().await;
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct DynamicSupervisorSpec {
+    max_children: Option<usize>,
+    max_restarts: u32,
+    period: Duration,
+    report: Option<Report>,
+}
+
+impl Default for DynamicSupervisorSpec {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl DynamicSupervisorSpec {
+    /// No limit on children, and OTP's default intensity: at most 1 restart in 5 seconds.
+    #[must_use]
+    pub fn new() -> Self {
+        Self {
+            max_children: None,
+            max_restarts: 1,
+            period: Duration::from_secs(5),
+            report: None,
+        }
+    }
+
+    /// Refuses to start more than `max` children at once
+    /// ([`ChildError::MaxChildren`]).
+    #[must_use]
+    pub fn max_children(mut self, max: usize) -> Self {
+        self.max_children = Some(max);
+        self
+    }
+
+    /// Allows at most `max_restarts` restarts within any `period`, as
+    /// [`SupervisorSpec::intensity`](super::SupervisorSpec::intensity).
+    #[must_use]
+    pub fn intensity(mut self, max_restarts: u32, period: Duration) -> Self {
+        self.max_restarts = max_restarts;
+        self.period = period;
+        self
+    }
+
+    /// Starts a top-level dynamic supervisor in `system`, with no children.
+    pub async fn start(
+        mut self,
+        system: &ActorSystem,
+    ) -> Result<ActorRef<DynamicSupervisor>, SupervisorError> {
+        let report = Report::default();
+        self.report = Some(report.clone());
+        start_top::<DynamicSupervisor>(system, self, report).await
+    }
+}
+
+impl std::fmt::Debug for DynamicSupervisorSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DynamicSupervisorSpec")
+            .field("max_children", &self.max_children)
+            .field("max_restarts", &self.max_restarts)
+            .field("period", &self.period)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A supervisor that starts empty and takes children at run time (Elixir's
+/// `DynamicSupervisor`): for sessions, connections, jobs, anything started on demand.
+///
+/// Children restart one for one, by their [`Restart`](super::Restart) type, within the restart intensity;
+/// a child that exits for good is removed. Children stop in reverse start order when the
+/// supervisor stops. See [`DynamicSupervisorSpec`] for an example.
+pub struct DynamicSupervisor {
+    max_children: Option<usize>,
+    intensity: Intensity,
+    children: Vec<Child>,
+}
+
+type Answer<T> = std::result::Result<T, ChildError>;
+
+#[crate::actor(crate = crate)]
+impl DynamicSupervisor {
+    #[init]
+    fn init(spec: DynamicSupervisorSpec, ctx: &mut Ctx<Self>) -> Result<Self, SupervisorError> {
+        if spec.period.is_zero() {
+            let error = SupervisorError::InvalidSpec(SpecError::ZeroPeriod);
+            return reported(Err(error), spec.report.as_ref());
+        }
+        ctx.trap_exit(true);
+        Ok(DynamicSupervisor {
+            max_children: spec.max_children,
+            intensity: Intensity::new(spec.max_restarts, spec.period),
+            children: Vec::new(),
+        })
+    }
+
+    #[info]
+    async fn info(&mut self, info: Info, ctx: &mut Ctx<Self>) {
+        if let Info::Exit { from, reason } = info {
+            self.child_exited(from, reason, ctx).await;
+        }
+    }
+
+    #[terminate]
+    async fn terminate(&mut self, ctx: &mut Ctx<Self>) {
+        stop_all(&mut self.children, &ctx.system().clone()).await;
+    }
+
+    #[call]
+    fn children_info(&self) -> Vec<ChildInfo> {
+        self.children.iter().map(Child::info).collect()
+    }
+
+    #[call]
+    fn counts(&self) -> ChildCounts {
+        count(&self.children)
+    }
+
+    #[call]
+    async fn add_one(&mut self, spec: ChildEntry, ctx: &mut Ctx<Self>) -> Answer<Started> {
+        spec.validate()?;
+        if let Some(max) = self.max_children {
+            if self.children.len() >= max {
+                return Err(ChildError::MaxChildren(max));
+            }
+        }
+        let me: Arc<dyn Process> = ctx.me().shared().clone();
+        match spec.start.start(ctx.system(), me).await {
+            Ok(process) => {
+                self.children.push(Child {
+                    spec,
+                    running: Some(process.clone()),
+                });
+                Ok(Started(process))
+            }
+            Err(error) => Err(ChildError::Start {
+                id: spec.id.into_owned(),
+                error,
+            }),
+        }
+    }
+
+    #[call]
+    async fn terminate_one(&mut self, child: ActorId, ctx: &mut Ctx<Self>) -> Answer<()> {
+        let index = self
+            .find(child)
+            .ok_or_else(|| ChildError::NotFound(child.to_string()))?;
+        let mut removed = self.children.remove(index);
+        let system = ctx.system().clone();
+        if let Some(last) = stop_child(&mut removed, &system).await {
+            removed.spec.start.exited();
+            removed.spec.start.discard(last);
+        }
+        Ok(())
+    }
+}
+
+impl DynamicSupervisor {
+    fn find(&self, id: ActorId) -> Option<usize> {
+        self.children
+            .iter()
+            .position(|c| c.running.as_ref().is_some_and(|p| p.id() == id))
+    }
+
+    /// Restarts child `from` if its restart type says so, retrying within the intensity;
+    /// removes it otherwise.
+    async fn child_exited(&mut self, from: ActorId, reason: ExitReason, ctx: &mut Ctx<Self>) {
+        let Some(index) = self.find(from) else {
+            return;
+        };
+        let child = &mut self.children[index];
+        child.running = None;
+        child.spec.start.exited();
+        if !restarts(child.spec.restart, &reason) {
+            child.spec.start.discard(from);
+            self.children.remove(index);
+            return;
+        }
+        loop {
+            if !self.intensity.note_restart() {
+                self.children[index].spec.start.discard(from);
+                ctx.stop_with(ExitReason::Shutdown);
+                return;
+            }
+            let me: Arc<dyn Process> = ctx.me().shared().clone();
+            let child = &mut self.children[index];
+            if let Ok(process) = child.spec.start.start(ctx.system(), me).await {
+                child.running = Some(process);
+                return;
+            }
+        }
+    }
+}
+
+impl std::fmt::Debug for DynamicSupervisor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DynamicSupervisor")
+            .field("max_children", &self.max_children)
+            .field("intensity", &self.intensity)
+            .field("children", &self.children.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl ActorRef<DynamicSupervisor> {
+    /// Starts a child of type `B` from `args` ([`Restart::Permanent`](super::Restart), restarted from a
+    /// clone of `args`); fails with [`ChildError::MaxChildren`] at the limit.
+    pub async fn start_child<B: Actor>(&self, args: B::Args) -> Result<ActorRef<B>, ChildError>
+    where
+        B::Args: Clone + Sync,
+    {
+        let id = crate::actor::actor_ref::short_type_name::<B>();
+        self.start_child_spec(ChildSpec::<B>::new(id, args)).await
+    }
+
+    /// Starts a child from a full spec (restart type, shutdown, name, ...); its id is only
+    /// reported, and need not be unique.
+    pub async fn start_child_spec<B: Actor>(
+        &self,
+        spec: ChildSpec<B>,
+    ) -> Result<ActorRef<B>, ChildError> {
+        let started = self
+            .add_one(spec.into_entry())
+            .timeout(Duration::MAX)
+            .await??;
+        Ok(started.typed())
+    }
+
+    /// Stops the running child `child` by its shutdown and removes it; fails with
+    /// [`ChildError::NotFound`] if it is not a running child of this supervisor.
+    pub async fn terminate_child(&self, child: ActorId) -> Result<(), ChildError> {
+        self.terminate_one(child).timeout(Duration::MAX).await?
+    }
+
+    /// The running children, in start order.
+    pub async fn which_children(&self) -> Result<Vec<ChildInfo>, CallError> {
+        self.children_info().timeout(Duration::MAX).await
+    }
+
+    /// How many children there are, and of which kind.
+    pub async fn count_children(&self) -> Result<ChildCounts, CallError> {
+        self.counts().timeout(Duration::MAX).await
+    }
+}
