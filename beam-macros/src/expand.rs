@@ -325,6 +325,7 @@ fn actor_impl(actor: &Actor, opts: &Options, n: &Names) -> TokenStream {
     };
 
     quote! {
+        #[diagnostic::do_not_recommend]
         impl #krate::Actor for #self_ty {
             type Args = #args_ty;
             type Msg = #msg;

@@ -63,6 +63,7 @@ pub(crate) fn generate(actor: &Actor, n: &Names) -> TokenStream {
             #raw: #p::RawRef<#self_ty>,
         }
 
+        #[diagnostic::do_not_recommend]
         impl #p::Api<#self_ty> for #api {
             fn from_raw(raw: #p::RawRef<#self_ty>) -> Self {
                 Self { #raw: raw }
