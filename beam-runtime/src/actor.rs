@@ -145,13 +145,17 @@ impl fmt::Display for ActorId {
 pub(crate) enum Envelope<A: Actor> {
     /// A user message that holds a mailbox slot.
     Msg(A::Msg),
-    /// A timer's message and the timer's id; delivered only if the timer is still active.
+    /// A timer's message and the timer's id; delivered only if the timer is still active
+    /// (always for [`UNTIMED`]). Holds no mailbox slot.
     Timer(Box<(u64, A::Msg)>),
     /// Stop after the messages before this one.
     Stop(Stop),
     /// A system message for the `#[info]` handler (a trapped exit, a monitor's `Down`).
     Info(Box<Info>),
 }
+
+/// The timer id of a message an actor sends itself without a timer: always delivered.
+pub(crate) const UNTIMED: u64 = 0;
 
 /// A stop request's reason, without an allocation for the usual ones.
 pub(crate) enum Stop {
@@ -173,6 +177,11 @@ impl From<Stop> for ExitReason {
 impl<A: Actor> Envelope<A> {
     pub(crate) fn timer(id: u64, msg: A::Msg) -> Self {
         Self::Timer(Box::new((id, msg)))
+    }
+
+    /// A message the actor sends itself (a task's result), outside the mailbox's capacity.
+    pub(crate) fn to_self(msg: A::Msg) -> Self {
+        Self::timer(UNTIMED, msg)
     }
 
     pub(crate) fn stop(reason: ExitReason) -> Self {

@@ -124,4 +124,7 @@ pub enum Error {
     /// Managing a supervisor's child failed.
     #[error(transparent)]
     Child(#[from] crate::supervisor::ChildError),
+    /// A task gave no value.
+    #[error(transparent)]
+    Task(#[from] crate::task::TaskError),
 }

@@ -12,6 +12,7 @@ pub mod registry;
 pub mod signal;
 pub mod supervisor;
 pub mod system;
+pub mod task;
 
 #[doc(hidden)]
 #[path = "__private.rs"]
@@ -26,6 +27,7 @@ pub use registry::{IntoName, Name};
 pub use signal::MonitorRef;
 pub use supervisor::{ChildSpec, DynamicSupervisor, Supervisor, SupervisorSpec};
 pub use system::{ActorSystem, DEFAULT_SHUTDOWN_TIMEOUT};
+pub use task::{Task, TaskError};
 
 /// Turns an inherent `impl` block into an actor.
 ///
@@ -200,7 +202,7 @@ pub use beam_macros::names;
 pub mod prelude {
     pub use crate::{
         Actor, ActorId, ActorRef, ActorSystem, CallError, Ctx, ExitReason, Info, LookupError,
-        MonitorRef, Name, Reply, SendError, SpawnError, TimerRef,
+        MonitorRef, Name, Reply, SendError, SpawnError, Task, TaskError, TimerRef,
     };
     pub use beam_macros::{actor, call, cast, handle_continue, info, init, terminate};
 }

@@ -47,6 +47,7 @@ use crate::error::{LookupError, ShutdownError, SpawnError};
 use crate::exit::ExitReason;
 use crate::registry::{Entry, IntoName};
 use crate::signal::{OUTSIDE, Signal};
+use crate::task::{Task, TaskActor};
 
 /// How long [`ActorSystem::shutdown`] gives all actors to stop before killing the rest.
 pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
@@ -116,6 +117,19 @@ impl ActorSystem {
     /// parameters, or the actor itself without `#[init]`). Await the builder to spawn.
     pub fn spawn<A: Actor>(&self, args: A::Args) -> SpawnBuilder<'_, A> {
         SpawnBuilder::new(self, Owner::System, args)
+    }
+
+    /// Runs `fut` as a top-level task (see [`crate::task`]) and returns its [`Task`] to
+    /// await: `Ok(value)`, or a [`TaskError`](crate::task::TaskError) if it panicked or was
+    /// stopped first (at shutdown, or by [`Task::abort`]).
+    pub fn spawn_task<F>(&self, fut: F) -> Result<Task<F::Output>, SpawnError>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let (work, result) = Task::prepare(fut);
+        let actor = SpawnBuilder::<TaskActor>::new(self, Owner::System, work).start_now()?;
+        Ok(Task::new(result, actor))
     }
 
     /// The live actor registered under `name`, if there is one of the name's type.

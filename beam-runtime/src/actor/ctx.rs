@@ -15,12 +15,14 @@ use tokio::time::Sleep;
 
 use super::run::drop_remains;
 use super::spawn::{Owner, SpawnBuilder};
-use super::{Actor, ActorId, ActorRef, Envelope, Handoff, Process};
+use super::{Actor, ActorId, ActorRef, Envelope, Handoff, Process, UNTIMED};
 use crate::deadline::{Deadlines, Timer};
+use crate::error::SpawnError;
 use crate::exit::ExitReason;
 use crate::mailbox::Batch;
 use crate::signal::{MonitorRef, Signal, notify_exit};
 use crate::system::{ActorSystem, RootSlot};
+use crate::task::{self, Task, TaskActor, TaskError};
 
 /// How long a parent waits for each child to stop before killing it.
 pub(crate) const CHILD_SHUTDOWN: Duration = Duration::from_secs(5);
@@ -299,6 +301,42 @@ impl<A: Actor> Ctx<A> {
             .is_some_and(|e| e.monitoring.remove(&monitor).is_some())
     }
 
+    /// Runs `fut` as a task, a child of this actor (see [`crate::task`]), and returns its
+    /// [`Task`] to await elsewhere. Awaiting it inside this actor's own handler would hold
+    /// the mailbox until it finishes: use [`run_task`](Self::run_task) for that.
+    pub fn spawn_task<F>(&mut self, fut: F) -> Result<Task<F::Output>, SpawnError>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let (work, result) = Task::prepare(fut);
+        let actor = self.spawn::<TaskActor>(work).start_now()?;
+        Ok(Task::new(result, actor))
+    }
+
+    /// Runs `fut` as a task, a child of this actor, and delivers its result to this actor
+    /// as the message `to_msg` makes of it: `Ok(value)`, or
+    /// `Err(TaskError::Panic(..))` if the future panicked. The handler returns at once and
+    /// the actor goes on handling messages meanwhile. The result message is delivered even
+    /// to a full bounded mailbox; if this actor exits first, the task is stopped and
+    /// nothing is delivered. Returns the task's id.
+    pub fn run_task<F>(
+        &mut self,
+        fut: F,
+        to_msg: impl FnOnce(Result<F::Output, TaskError>) -> A::Msg + Send + 'static,
+    ) -> Result<ActorId, SpawnError>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let me = self.me.shared().clone();
+        let work = task::work(fut, move |out| {
+            let _ = me.mailbox.push(Envelope::to_self(to_msg(out)));
+        });
+        let actor = self.spawn::<TaskActor>(work).start_now()?;
+        Ok(actor.id())
+    }
+
     /// The ids of the children still alive, in start order.
     #[must_use]
     pub fn children(&self) -> Vec<ActorId> {
@@ -466,7 +504,7 @@ impl<A: Actor> Ctx<A> {
 
     /// Whether a timer message that just arrived is still wanted.
     pub(crate) fn timer_fired(&mut self, id: u64) -> bool {
-        self.extras.as_mut().is_some_and(|e| e.timers.fire(id))
+        id == UNTIMED || self.extras.as_mut().is_some_and(|e| e.timers.fire(id))
     }
 
     /// Whether any child may still be alive.

@@ -121,7 +121,7 @@ impl<F: Future<Output = ()>> Future for ActorTask<F> {
 
 pin_project! {
     /// Polls a future, turning a panic into `Err(message)`.
-    struct CatchUnwind<F> {
+    pub(crate) struct CatchUnwind<F> {
         #[pin]
         fut: F,
     }
@@ -140,7 +140,8 @@ impl<F: Future> Future for CatchUnwind<F> {
     }
 }
 
-fn guarded<F: Future>(fut: F) -> CatchUnwind<F> {
+/// Polls `fut`, turning a panic into `Err(message)`.
+pub(crate) fn guarded<F: Future>(fut: F) -> CatchUnwind<F> {
     CatchUnwind { fut }
 }
 

@@ -235,6 +235,17 @@ impl<'a, A: Actor> SpawnBuilder<'a, A> {
     }
 }
 
+impl<A: Actor> SpawnBuilder<'_, A> {
+    /// Spawns an actor whose `#[init]` is synchronous (or absent) without awaiting: it is
+    /// running on return.
+    pub(crate) fn start_now(self) -> Result<ActorRef<A>, SpawnError> {
+        match self.start()? {
+            Started::Running(actor) => Ok(actor),
+            Started::Initializing(_) => unreachable!("`start_now` is for a synchronous `#[init]`"),
+        }
+    }
+}
+
 impl<'a, A: Actor> IntoFuture for SpawnBuilder<'a, A> {
     type Output = Result<ActorRef<A>, SpawnError>;
     type IntoFuture = Spawning<'a, A>;

@@ -1,17 +1,20 @@
 //! The dynamic supervisor: starts empty, children are added at run time, one_for_one.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 use super::{
-    Child, ChildCounts, ChildEntry, ChildError, ChildInfo, ChildSpec, Intensity, Report, SpecError,
-    Started, SupervisorError, count, reported, restarts, start_top, stop_all, stop_child,
+    Child, ChildCounts, ChildEntry, ChildError, ChildInfo, ChildSpec, Intensity, Report, Restart,
+    Shutdown, SpecError, Started, SupervisorError, count, reported, restarts, start_top, stop_all,
+    stop_child,
 };
 use crate::actor::{Actor, ActorId, ActorRef, Ctx, Process};
 use crate::error::CallError;
 use crate::exit::ExitReason;
 use crate::message::Info;
 use crate::system::ActorSystem;
+use crate::task::{Task, TaskActor};
 
 /// The configuration of a [`DynamicSupervisor`]: how many children it takes at most and
 /// its restart intensity.
@@ -276,6 +279,30 @@ impl ActorRef<DynamicSupervisor> {
             .timeout(Duration::MAX)
             .await??;
         Ok(started.typed())
+    }
+
+    /// Runs `fut` as a task under this supervisor (Elixir's `Task.Supervisor.async_nolink`):
+    /// a temporary child, killed at once when the supervisor stops, whose result the
+    /// returned [`Task`] gives. A panic is the task's crash, reported in the result.
+    pub async fn spawn_task<F>(&self, fut: F) -> Result<Task<F::Output>, ChildError>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let (work, result) = Task::prepare(fut);
+        // A future runs once: the spec starts it once (a temporary child never restarts).
+        let work = std::sync::Mutex::new(Some(work));
+        let spec = ChildSpec::<TaskActor>::from_fn("task", move || {
+            let work = work
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .take();
+            work.unwrap_or_else(|| Box::pin(async { None }))
+        })
+        .restart(Restart::Temporary)
+        .shutdown(Shutdown::BrutalKill);
+        let actor = self.start_child_spec(spec).await?;
+        Ok(Task::new(result, actor))
     }
 
     /// Stops the running child `child` by its shutdown and removes it; fails with
