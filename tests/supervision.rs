@@ -264,11 +264,13 @@ async fn a_temporary_sibling_is_not_restarted_by_a_group_restart() {
 async fn exceeding_the_intensity_stops_everything_with_shutdown() {
     let system = ActorSystem::new();
     let log = Log::default();
+    let a = worker("a", &log);
+    let a_handle = a.handle();
     let b = worker("b", &log);
     let handle = b.handle();
     // OTP's default: 1 restart in 5 s.
     let sup = SupervisorSpec::new()
-        .child(worker("a", &log))
+        .child(a)
         .child(b)
         .start(&system)
         .await
@@ -286,6 +288,7 @@ async fn exceeding_the_intensity_stops_everything_with_shutdown() {
     assert_eq!(sup.wait_for_exit().await, ExitReason::Shutdown);
     assert_eq!(take(&log), ["stop b panic: b panicked", "stop a shutdown"]);
     assert!(handle.current().is_none());
+    assert!(a_handle.current().is_none(), "a stopped child's handle shows none");
 }
 
 #[tokio::test(start_paused = true)]

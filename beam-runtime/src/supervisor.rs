@@ -664,9 +664,11 @@ async fn stop_all(children: &mut [Child], system: &ActorSystem) {
     }
 }
 
-/// Stops a running child by its shutdown; returns the id of the incarnation stopped.
+/// Stops a running child by its shutdown (its handle then shows none); returns the id of
+/// the incarnation stopped.
 async fn stop_child(child: &mut Child, system: &ActorSystem) -> Option<ActorId> {
     let process = child.running.take()?;
+    child.spec.start.exited();
     let table = system.deadlines();
     match child.spec.shutdown {
         Shutdown::BrutalKill => kill_process(&*process).await,

@@ -203,7 +203,6 @@ impl DynamicSupervisor {
         let mut removed = self.children.remove(index);
         let system = ctx.system().clone();
         if let Some(last) = stop_child(&mut removed, &system).await {
-            removed.spec.start.exited();
             removed.spec.start.discard(last);
         }
         Ok(())

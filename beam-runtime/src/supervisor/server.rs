@@ -216,7 +216,6 @@ impl Supervisor {
         for &i in group.iter().rev() {
             let sibling = &mut self.children[i];
             if let Some(last) = stop_child(sibling, &system).await {
-                sibling.spec.start.exited();
                 if sibling.spec.restart == Restart::Temporary {
                     sibling.spec.start.discard(last);
                 }
@@ -257,10 +256,7 @@ impl Supervisor {
                 return;
             }
             for &index in started.iter().rev() {
-                let child = &mut self.children[index];
-                if stop_child(child, &system).await.is_some() {
-                    child.spec.start.exited();
-                }
+                stop_child(&mut self.children[index], &system).await;
             }
             if !self.intensity.note_restart() {
                 ctx.stop_with(ExitReason::Shutdown);
