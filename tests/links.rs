@@ -515,3 +515,27 @@ async fn stop_on_a_ref_waits_for_the_exit() {
     assert_eq!(f.log(), [format!("{} terminate normal", a.id())]);
     assert_eq!(a.stop().await, ExitReason::NoProc);
 }
+
+#[tokio::test(start_paused = true)]
+async fn links_and_monitors_can_be_listed_and_are_cleaned_up() {
+    let f = Fixture::new();
+    let (a, b) = (f.probe(true).await, f.probe(false).await);
+    a.link_to(b.clone()).await.unwrap();
+    assert_eq!(a.links(), [b.id()]);
+    assert_eq!(b.links(), [a.id()]);
+    a.unlink_from(b.clone()).await.unwrap();
+    assert_eq!((a.links(), b.links()), (vec![], vec![]));
+
+    let first = a.watch(b.clone()).await.unwrap();
+    a.watch(b.clone()).await.unwrap();
+    assert_eq!(b.monitored_by(), [a.id(), a.id()]);
+    a.unwatch(first).await.unwrap();
+    assert_eq!(b.monitored_by(), [a.id()]);
+
+    // The watcher exits: its monitor goes from the watched actor's table.
+    a.link_to(b.clone()).await.unwrap();
+    end(&a, &End::Normal).await;
+    assert_eq!(b.monitored_by(), []);
+    assert_eq!(b.links(), [], "the exit signal removed the link");
+    assert_eq!(a.links(), []);
+}

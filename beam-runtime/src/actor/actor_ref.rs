@@ -82,6 +82,24 @@ impl<A: Actor> ActorRef<A> {
         self.shared().exit.reason().cloned()
     }
 
+    /// The actors linked to this one now, in no particular order (OTP's
+    /// `process_info(Pid, links)`); empty once it has exited.
+    #[must_use]
+    pub fn links(&self) -> Vec<ActorId> {
+        self.shared()
+            .mailbox
+            .watched(|w| w.links.keys().copied().collect())
+    }
+
+    /// The actors monitoring this one now, once per monitor, in no particular order (OTP's
+    /// `process_info(Pid, monitored_by)`); empty once it has exited.
+    #[must_use]
+    pub fn monitored_by(&self) -> Vec<ActorId> {
+        self.shared()
+            .mailbox
+            .watched(|w| w.monitors.values().map(|p| p.id()).collect())
+    }
+
     /// Stops the actor with [`ExitReason::Normal`](crate::ExitReason::Normal) after the
     /// messages already in its mailbox, and waits until it has exited (OTP's
     /// `gen_server:stop`); the same as [`ActorSystem::stop`](crate::ActorSystem::stop).
