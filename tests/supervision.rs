@@ -288,7 +288,10 @@ async fn exceeding_the_intensity_stops_everything_with_shutdown() {
     assert_eq!(sup.wait_for_exit().await, ExitReason::Shutdown);
     assert_eq!(take(&log), ["stop b panic: b panicked", "stop a shutdown"]);
     assert!(handle.current().is_none());
-    assert!(a_handle.current().is_none(), "a stopped child's handle shows none");
+    assert!(
+        a_handle.current().is_none(),
+        "a stopped child's handle shows none"
+    );
 }
 
 #[tokio::test(start_paused = true)]
