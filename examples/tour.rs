@@ -1,7 +1,8 @@
-//! A guided tour of beam in seven short sections, each showing one idea with its real
+//! A guided tour of beam in eight short sections, each showing one idea with its real
 //! output: typed calls and casts, call timeouts, typed names, crashes that reach the caller
-//! as errors, timers, children that stop with their parent, and a graceful shutdown. It is
-//! the example to run first, and it finishes in well under a second.
+//! as errors, timers, children that stop with their parent, a supervisor that restarts
+//! what crashes, and a graceful shutdown. It is the example to run first, and it finishes
+//! in well under a second.
 //!
 //! ```text
 //! cargo run --example tour
@@ -140,6 +141,7 @@ async fn names(system: &ActorSystem) -> Result<(), beam_runtime::Error> {
 // ---------------------------------------------------------------------------------------
 
 /// A calculator with a bug it does not guard against.
+#[derive(Clone)]
 struct Calculator;
 
 #[actor]
@@ -163,7 +165,7 @@ async fn crashes(system: &ActorSystem) -> Result<(), beam_runtime::Error> {
 }
 
 /// Replaces the default panic message (a multi-line "thread panicked" report) with one
-/// indented line, so the crash in section 4 reads as part of the narration.
+/// indented line, so the crashes in sections 4 and 7 read as part of the narration.
 fn short_panic_messages() {
     std::panic::set_hook(Box::new(|info| {
         let payload = info.payload();
@@ -320,7 +322,34 @@ async fn children(system: &ActorSystem) -> Result<(), beam_runtime::Error> {
 }
 
 // ---------------------------------------------------------------------------------------
-// 7. Shutdown
+// 7. Supervision
+// ---------------------------------------------------------------------------------------
+
+async fn supervision(system: &ActorSystem) -> Result<(), beam_runtime::Error> {
+    section(7, "A supervisor restarts what crashes");
+    // The calculator of section 4, now under a supervisor, built from a spec it can
+    // restart it from; the handle follows whichever incarnation runs.
+    let spec = ChildSpec::<Calculator>::new("calculator", Calculator);
+    let calculator = spec.handle();
+    let sup = SupervisorSpec::new().child(spec).start(system).await?;
+    let first = calculator.running().await.expect("started");
+    say!("the supervisor started {first:?}");
+    say!("first.divide(1, 0).await -> {:?}", first.divide(1, 0).await);
+    let second = calculator.running().await.expect("restarted");
+    say!("the supervisor restarted it as {second:?}");
+    say!(
+        "second.divide(84, 2).await -> {:?}",
+        second.divide(84, 2).await
+    );
+    for child in sup.which_children().await? {
+        let running = child.actor.map(|id| id.to_string());
+        say!("sup.which_children(): {:?} running {running:?}", child.id);
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------
+// 8. Shutdown
 // ---------------------------------------------------------------------------------------
 
 /// A journal that flushes its lines when it stops. Without `#[init]`, the spawn argument
@@ -348,7 +377,7 @@ impl Journal {
 }
 
 async fn shutdown(system: &ActorSystem) -> Result<(), beam_runtime::Error> {
-    section(7, "A graceful shutdown runs the #[terminate] hooks");
+    section(8, "A graceful shutdown runs the #[terminate] hooks");
     let journal = |title| Journal {
         title,
         lines: Vec::new(),
@@ -372,7 +401,7 @@ async fn shutdown(system: &ActorSystem) -> Result<(), beam_runtime::Error> {
 #[tokio::main]
 async fn main() -> Result<(), beam_runtime::Error> {
     short_panic_messages();
-    println!("beam: typed Erlang/OTP-style actors on tokio. A tour in seven steps.");
+    println!("beam: typed Erlang/OTP-style actors on tokio. A tour in eight steps.");
 
     let system = ActorSystem::new();
     calls_and_casts(&system).await?;
@@ -381,9 +410,12 @@ async fn main() -> Result<(), beam_runtime::Error> {
     crashes(&system).await?;
     timers(&system).await?;
     children(&system).await?;
+    supervision(&system).await?;
     shutdown(&system).await?;
 
-    println!("\nThat's the tour. Next: `cargo run --example counter`, `chat_room` and `timers`.");
+    println!(
+        "\nThat's the tour. Next: `cargo run --example counter`, `chat_room`, `timers` and `supervision`."
+    );
     Ok(())
 }
 

@@ -201,8 +201,9 @@ pub use beam_macros::names;
 /// ```
 pub mod prelude {
     pub use crate::{
-        Actor, ActorId, ActorRef, ActorSystem, CallError, Ctx, ExitReason, Info, LookupError,
-        MonitorRef, Name, Reply, SendError, SpawnError, Task, TaskError, TimerRef,
+        Actor, ActorId, ActorRef, ActorSystem, CallError, ChildSpec, Ctx, DynamicSupervisor,
+        ExitReason, Info, LookupError, MonitorRef, Name, Reply, SendError, SpawnError, Supervisor,
+        SupervisorSpec, Task, TaskError, TimerRef,
     };
     pub use beam_macros::{actor, call, cast, handle_continue, info, init, terminate};
 }
