@@ -99,6 +99,7 @@
 //! # }
 //! ```
 
+mod children;
 mod dynamic;
 mod server;
 
@@ -118,10 +119,8 @@ use tokio::time::Instant;
 pub use dynamic::{DynamicSupervisor, DynamicSupervisorSpec};
 pub use server::Supervisor;
 
-use crate::actor::ctx::{kill_process, stop_process};
 use crate::actor::spawn::{Owner, SpawnBuilder};
 use crate::actor::{Actor, ActorId, ActorRef, Handoff, Process};
-use crate::deadline::Timer;
 use crate::error::{CallError, SpawnError};
 use crate::registry::IntoName;
 use crate::system::ActorSystem;
@@ -611,41 +610,6 @@ fn kind_of<B: Actor>() -> ChildKind {
     }
 }
 
-/// A child as its supervisor tracks it.
-struct Child {
-    spec: ChildEntry,
-    running: Option<Arc<dyn Process>>,
-}
-
-impl Child {
-    fn info(&self) -> ChildInfo {
-        ChildInfo {
-            id: self.spec.id.to_string(),
-            actor: self.running.as_ref().map(|p| p.id()),
-            kind: self.spec.start.kind(),
-            restart: self.spec.restart,
-        }
-    }
-}
-
-/// The counts of `children`, as `count_children` reports them.
-fn count(children: &[Child]) -> ChildCounts {
-    let mut counts = ChildCounts {
-        specs: children.len(),
-        ..ChildCounts::default()
-    };
-    for child in children {
-        if child.running.is_some() {
-            counts.active += 1;
-        }
-        match child.spec.start.kind() {
-            ChildKind::Worker => counts.workers += 1,
-            ChildKind::Supervisor => counts.supervisors += 1,
-        }
-    }
-    counts
-}
-
 /// Whether a child with restart type `restart` that exited with `reason` is restarted.
 fn restarts(restart: Restart, reason: &ExitReason) -> bool {
     match restart {
@@ -653,33 +617,6 @@ fn restarts(restart: Restart, reason: &ExitReason) -> bool {
         Restart::Transient => !reason.is_normal(),
         Restart::Temporary => false,
     }
-}
-
-/// Stops every running child, last started first, and drops the messages they left.
-async fn stop_all(children: &mut [Child], system: &ActorSystem) {
-    for child in children.iter_mut().rev() {
-        if let Some(last) = stop_child(child, system).await {
-            child.spec.start.discard(last);
-        }
-    }
-}
-
-/// Stops a running child by its shutdown (its handle then shows none); returns the id of
-/// the incarnation stopped.
-async fn stop_child(child: &mut Child, system: &ActorSystem) -> Option<ActorId> {
-    let process = child.running.take()?;
-    child.spec.start.exited();
-    let table = system.deadlines();
-    match child.spec.shutdown {
-        Shutdown::BrutalKill => kill_process(&*process).await,
-        Shutdown::Timeout(timeout) => {
-            stop_process(&*process, &mut Timer::after(table, timeout)).await;
-        }
-        Shutdown::Infinity => {
-            stop_process(&*process, &mut Timer::after(table, Duration::MAX)).await;
-        }
-    }
-    Some(process.id())
 }
 
 /// A restart intensity and the restarts that count against it.

@@ -4,10 +4,10 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::children::Children;
 use super::{
-    Child, ChildCounts, ChildEntry, ChildError, ChildInfo, ChildSpec, Intensity, Report, Restart,
-    Shutdown, SpecError, Started, SupervisorError, count, reported, restarts, start_top, stop_all,
-    stop_child,
+    ChildCounts, ChildEntry, ChildError, ChildInfo, ChildSpec, Intensity, Report, Restart,
+    Shutdown, SpecError, Started, SupervisorError, reported, restarts, start_top,
 };
 use crate::actor::{Actor, ActorId, ActorRef, Ctx, Process};
 use crate::error::CallError;
@@ -128,7 +128,7 @@ impl std::fmt::Debug for DynamicSupervisorSpec {
 pub struct DynamicSupervisor {
     max_children: Option<usize>,
     intensity: Intensity,
-    children: Vec<Child>,
+    children: Children,
 }
 
 type Answer<T> = std::result::Result<T, ChildError>;
@@ -145,7 +145,7 @@ impl DynamicSupervisor {
         Ok(DynamicSupervisor {
             max_children: spec.max_children,
             intensity: Intensity::new(spec.max_restarts, spec.period),
-            children: Vec::new(),
+            children: Children::default(),
         })
     }
 
@@ -158,17 +158,18 @@ impl DynamicSupervisor {
 
     #[terminate]
     async fn terminate(&mut self, ctx: &mut Ctx<Self>) {
-        stop_all(&mut self.children, &ctx.system().clone()).await;
+        let all = self.children.keys();
+        self.children.stop_all(&all, &ctx.system().clone()).await;
     }
 
     #[call]
     fn children_info(&self) -> Vec<ChildInfo> {
-        self.children.iter().map(Child::info).collect()
+        self.children.infos()
     }
 
     #[call]
     fn counts(&self) -> ChildCounts {
-        count(&self.children)
+        self.children.counts()
     }
 
     #[call]
@@ -179,67 +180,56 @@ impl DynamicSupervisor {
                 return Err(ChildError::MaxChildren(max));
             }
         }
+        let key = self.children.push(spec);
         let me: Arc<dyn Process> = ctx.me().shared().clone();
-        match spec.start.start(ctx.system(), me).await {
-            Ok(process) => {
-                self.children.push(Child {
-                    spec,
-                    running: Some(process.clone()),
-                });
-                Ok(Started(process))
+        match self.children.start(key, &ctx.system().clone(), me).await {
+            Ok(process) => Ok(Started(process)),
+            Err(error) => {
+                let spec = self.children.remove(key).expect("just added");
+                Err(ChildError::Start {
+                    id: spec.id.into_owned(),
+                    error,
+                })
             }
-            Err(error) => Err(ChildError::Start {
-                id: spec.id.into_owned(),
-                error,
-            }),
         }
     }
 
     #[call]
     async fn terminate_one(&mut self, child: ActorId, ctx: &mut Ctx<Self>) -> Answer<()> {
-        let index = self
-            .find(child)
+        let key = self
+            .children
+            .by_actor(child)
             .ok_or_else(|| ChildError::NotFound(child.to_string()))?;
-        let mut removed = self.children.remove(index);
-        let system = ctx.system().clone();
-        if let Some(last) = stop_child(&mut removed, &system).await {
-            removed.spec.start.discard(last);
+        if let Some(last) = self.children.stop(key, &ctx.system().clone()).await {
+            self.children.spec(key).start.discard(last);
         }
+        self.children.remove(key);
         Ok(())
     }
 }
 
 impl DynamicSupervisor {
-    fn find(&self, id: ActorId) -> Option<usize> {
-        self.children
-            .iter()
-            .position(|c| c.running.as_ref().is_some_and(|p| p.id() == id))
-    }
-
     /// Restarts child `from` if its restart type says so, retrying within the intensity;
     /// removes it otherwise.
     async fn child_exited(&mut self, from: ActorId, reason: ExitReason, ctx: &mut Ctx<Self>) {
-        let Some(index) = self.find(from) else {
+        let Some(key) = self.children.by_actor(from) else {
             return;
         };
-        let child = &mut self.children[index];
-        child.running = None;
-        child.spec.start.exited();
-        if !restarts(child.spec.restart, &reason) {
-            child.spec.start.discard(from);
-            self.children.remove(index);
+        self.children.exited(key, from);
+        if !restarts(self.children.spec(key).restart, &reason) {
+            self.children.spec(key).start.discard(from);
+            self.children.remove(key);
             return;
         }
+        let system = ctx.system().clone();
         loop {
             if !self.intensity.note_restart() {
-                self.children[index].spec.start.discard(from);
+                self.children.spec(key).start.discard(from);
                 ctx.stop_with(ExitReason::Shutdown);
                 return;
             }
             let me: Arc<dyn Process> = ctx.me().shared().clone();
-            let child = &mut self.children[index];
-            if let Ok(process) = child.spec.start.start(ctx.system(), me).await {
-                child.running = Some(process);
+            if self.children.start(key, &system, me).await.is_ok() {
                 return;
             }
         }

@@ -3,9 +3,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::children::{Children, Key};
 use super::{
-    Child, ChildCounts, ChildEntry, ChildError, ChildInfo, ChildSpec, Intensity, Restart, Started,
-    Strategy, SupervisorError, SupervisorSpec, count, reported, restarts, stop_all, stop_child,
+    ChildCounts, ChildEntry, ChildError, ChildInfo, ChildSpec, Intensity, Restart, Started,
+    Strategy, SupervisorError, SupervisorSpec, reported, restarts,
 };
 use crate::actor::{Actor, ActorId, ActorRef, Ctx, Process};
 use crate::error::CallError;
@@ -21,7 +22,7 @@ use crate::message::Info;
 pub struct Supervisor {
     strategy: Strategy,
     intensity: Intensity,
-    children: Vec<Child>,
+    children: Children,
 }
 
 impl std::fmt::Debug for Supervisor {
@@ -29,10 +30,7 @@ impl std::fmt::Debug for Supervisor {
         f.debug_struct("Supervisor")
             .field("strategy", &self.strategy)
             .field("intensity", &self.intensity)
-            .field(
-                "children",
-                &self.children.iter().map(Child::info).collect::<Vec<_>>(),
-            )
+            .field("children", &self.children.infos())
             .finish_non_exhaustive()
     }
 }
@@ -58,70 +56,62 @@ impl Supervisor {
 
     #[terminate]
     async fn terminate(&mut self, ctx: &mut Ctx<Self>) {
-        stop_all(&mut self.children, &ctx.system().clone()).await;
+        let all = self.children.keys();
+        self.children.stop_all(&all, &ctx.system().clone()).await;
     }
 
     #[call]
     fn children_info(&self) -> Vec<ChildInfo> {
-        self.children.iter().map(Child::info).collect()
+        self.children.infos()
     }
 
     #[call]
     fn counts(&self) -> ChildCounts {
-        count(&self.children)
+        self.children.counts()
     }
 
     #[call]
     async fn terminate_one(&mut self, id: String, ctx: &mut Ctx<Self>) -> Answer<()> {
-        let index = self.find(&id)?;
-        let system = ctx.system().clone();
-        let child = &mut self.children[index];
-        if let Some(last) = stop_child(child, &system).await {
-            child.spec.start.discard(last);
+        let key = self.find(&id)?;
+        if let Some(last) = self.children.stop(key, &ctx.system().clone()).await {
+            self.children.spec(key).start.discard(last);
         }
-        if child.spec.restart == Restart::Temporary {
-            self.children.remove(index);
+        if self.children.spec(key).restart == Restart::Temporary {
+            self.children.remove(key);
         }
         Ok(())
     }
 
     #[call]
     async fn restart_one(&mut self, id: String, ctx: &mut Ctx<Self>) -> Answer<ActorId> {
-        let index = self.find(&id)?;
-        if self.children[index].running.is_some() {
+        let key = self.find(&id)?;
+        if self.children.is_running(key) {
             return Err(ChildError::Running(id));
         }
-        self.start_child(index, ctx).await
+        self.start_child(key, ctx).await.map(|p| p.id())
     }
 
     #[call]
     fn delete_one(&mut self, id: String) -> Answer<()> {
-        let index = self.find(&id)?;
-        if self.children[index].running.is_some() {
+        let key = self.find(&id)?;
+        if self.children.is_running(key) {
             return Err(ChildError::Running(id));
         }
-        self.children.remove(index);
+        self.children.remove(key);
         Ok(())
     }
 
     #[call]
     async fn add_one(&mut self, spec: ChildEntry, ctx: &mut Ctx<Self>) -> Answer<Started> {
         spec.validate()?;
-        if self.find(&spec.id).is_ok() {
+        if self.children.by_id(&spec.id).is_some() {
             return Err(ChildError::AlreadyPresent(spec.id.into_owned()));
         }
-        self.children.push(Child {
-            spec,
-            running: None,
-        });
-        let index = self.children.len() - 1;
-        match self.start_child(index, ctx).await {
-            Ok(_) => {
-                let process = self.children[index].running.clone();
-                Ok(Started(process.expect("just started")))
-            }
+        let key = self.children.push(spec);
+        match self.start_child(key, ctx).await {
+            Ok(process) => Ok(Started(process)),
             Err(err) => {
-                self.children.remove(index);
+                self.children.remove(key);
                 Err(err)
             }
         }
@@ -136,18 +126,18 @@ impl Supervisor {
         let mut sup = Supervisor {
             strategy: spec.strategy,
             intensity: Intensity::new(spec.max_restarts, spec.period),
-            children: spec
-                .children
-                .into_iter()
-                .map(|spec| Child {
-                    spec,
-                    running: None,
-                })
-                .collect(),
+            children: Children::default(),
         };
-        for index in 0..sup.children.len() {
-            if let Err(err) = sup.start_child(index, ctx).await {
-                stop_all(&mut sup.children[..index], &ctx.system().clone()).await;
+        let keys: Vec<Key> = spec
+            .children
+            .into_iter()
+            .map(|child| sup.children.push(child))
+            .collect();
+        for (i, &key) in keys.iter().enumerate() {
+            if let Err(err) = sup.start_child(key, ctx).await {
+                sup.children
+                    .stop_all(&keys[..i], &ctx.system().clone())
+                    .await;
                 let ChildError::Start { id, error } = err else {
                     unreachable!("starting a child fails only to start")
                 };
@@ -157,107 +147,86 @@ impl Supervisor {
         Ok(sup)
     }
 
-    fn find(&self, id: &str) -> Answer<usize> {
+    fn find(&self, id: &str) -> Answer<Key> {
         self.children
-            .iter()
-            .position(|c| c.spec.id == id)
+            .by_id(id)
             .ok_or_else(|| ChildError::NotFound(id.to_owned()))
     }
 
-    /// Starts one incarnation of child `index`.
-    async fn start_child(&mut self, index: usize, ctx: &mut Ctx<Self>) -> Answer<ActorId> {
+    /// Starts one incarnation of child `key`.
+    async fn start_child(&mut self, key: Key, ctx: &mut Ctx<Self>) -> Answer<Arc<dyn Process>> {
         let me: Arc<dyn Process> = ctx.me().shared().clone();
-        let child = &mut self.children[index];
-        match child.spec.start.start(ctx.system(), me).await {
-            Ok(process) => {
-                let id = process.id();
-                child.running = Some(process);
-                Ok(id)
-            }
-            Err(error) => Err(ChildError::Start {
-                id: child.spec.id.to_string(),
+        let system = ctx.system().clone();
+        self.children
+            .start(key, &system, me)
+            .await
+            .map_err(|error| ChildError::Start {
+                id: self.children.spec(key).id.to_string(),
                 error,
-            }),
-        }
+            })
     }
 
     /// Applies the rules to the exit of `from`, if it is a running child.
     async fn child_exited(&mut self, from: ActorId, reason: ExitReason, ctx: &mut Ctx<Self>) {
-        let Some(index) = self
-            .children
-            .iter()
-            .position(|c| c.running.as_ref().is_some_and(|p| p.id() == from))
-        else {
-            // An incarnation the supervisor stopped itself, or a stranger linked to it.
+        // Otherwise an incarnation the supervisor stopped itself, or a stranger linked to it.
+        let Some(key) = self.children.by_actor(from) else {
             return;
         };
-        let child = &mut self.children[index];
-        child.running = None;
-        child.spec.start.exited();
-        if !restarts(child.spec.restart, &reason) {
-            child.spec.start.discard(from);
-            if child.spec.restart == Restart::Temporary {
-                self.children.remove(index);
+        self.children.exited(key, from);
+        let restart = self.children.spec(key).restart;
+        if !restarts(restart, &reason) {
+            self.children.spec(key).start.discard(from);
+            if restart == Restart::Temporary {
+                self.children.remove(key);
             }
             return;
         }
         if !self.intensity.note_restart() {
-            self.children[index].spec.start.discard(from);
+            self.children.spec(key).start.discard(from);
             ctx.stop_with(ExitReason::Shutdown);
             return;
         }
         // The group that restarts with it, in start order.
-        let group: Vec<usize> = match self.strategy {
-            Strategy::OneForOne => vec![index],
-            Strategy::OneForAll => (0..self.children.len()).collect(),
-            Strategy::RestForOne => (index..self.children.len()).collect(),
+        let group = match self.strategy {
+            Strategy::OneForOne => vec![key],
+            Strategy::OneForAll => self.children.keys(),
+            Strategy::RestForOne => self.children.keys_from(key),
         };
         let system = ctx.system().clone();
-        for &i in group.iter().rev() {
-            let sibling = &mut self.children[i];
-            if let Some(last) = stop_child(sibling, &system).await {
-                if sibling.spec.restart == Restart::Temporary {
-                    sibling.spec.start.discard(last);
+        let mut restarting = Vec::with_capacity(group.len());
+        for &sibling in group.iter().rev() {
+            let stopped = self.children.stop(sibling, &system).await;
+            if self.children.spec(sibling).restart == Restart::Temporary && sibling != key {
+                // Temporary siblings are not restarted: their specs go.
+                if let Some(last) = stopped {
+                    self.children.spec(sibling).start.discard(last);
                 }
+                self.children.remove(sibling);
+            } else {
+                restarting.push(sibling);
             }
         }
-        // Temporary siblings are not restarted: their specs go.
-        let group: Vec<String> = group
-            .iter()
-            .map(|&i| self.children[i].spec.id.to_string())
-            .collect();
-        self.children.retain(|c| {
-            c.spec.restart != Restart::Temporary || !group.iter().any(|id| *id == c.spec.id)
-        });
-        let ids: Vec<String> = group
-            .into_iter()
-            .filter(|id| self.find(id).is_ok())
-            .collect();
-        self.restart_group(&ids, ctx).await;
+        restarting.reverse();
+        self.restart_group(&restarting, ctx).await;
     }
 
-    /// Starts the children `ids` in order; after a failure, stops those started and tries
+    /// Starts the children `keys` in order; after a failure, stops those started and tries
     /// again, each attempt counting as a restart, until the intensity is exceeded.
-    async fn restart_group(&mut self, ids: &[String], ctx: &mut Ctx<Self>) {
-        let system = ctx.system().clone();
+    async fn restart_group(&mut self, keys: &[Key], ctx: &mut Ctx<Self>) {
         loop {
-            let mut started: Vec<usize> = Vec::new();
-            let mut failed = false;
-            for id in ids {
-                let Ok(index) = self.find(id) else { continue };
-                if self.start_child(index, ctx).await.is_ok() {
-                    started.push(index);
-                } else {
-                    failed = true;
+            let mut started = 0;
+            for &key in keys {
+                if self.start_child(key, ctx).await.is_err() {
                     break;
                 }
+                started += 1;
             }
-            if !failed {
+            if started == keys.len() {
                 return;
             }
-            for &index in started.iter().rev() {
-                stop_child(&mut self.children[index], &system).await;
-            }
+            self.children
+                .stop_all(&keys[..started], &ctx.system().clone())
+                .await;
             if !self.intensity.note_restart() {
                 ctx.stop_with(ExitReason::Shutdown);
                 return;

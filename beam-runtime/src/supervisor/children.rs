@@ -1,0 +1,175 @@
+//! A supervisor's children: their specs in start order and their running incarnations,
+//! found by position or by incarnation in logarithmic time, so that a supervisor of many
+//! children handles each exit in time independent of their number.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::{ChildCounts, ChildEntry, ChildInfo, ChildKind, Shutdown};
+use crate::actor::ctx::{kill_process, stop_process};
+use crate::actor::{ActorId, Process};
+use crate::deadline::Timer;
+use crate::error::SpawnError;
+use crate::system::ActorSystem;
+
+/// Where a child stands in its supervisor's start order; keys only grow, so a child added
+/// later comes after every child already there.
+pub(super) type Key = u64;
+
+/// A child as its supervisor tracks it.
+struct Child {
+    spec: ChildEntry,
+    running: Option<Arc<dyn Process>>,
+}
+
+#[derive(Default)]
+pub(super) struct Children {
+    list: BTreeMap<Key, Child>,
+    next: Key,
+    /// The key of each running incarnation.
+    running: HashMap<ActorId, Key>,
+}
+
+impl Children {
+    /// Adds a child after the others, not running yet.
+    pub(super) fn push(&mut self, spec: ChildEntry) -> Key {
+        let key = self.next;
+        self.next += 1;
+        self.list.insert(
+            key,
+            Child {
+                spec,
+                running: None,
+            },
+        );
+        key
+    }
+
+    pub(super) fn len(&self) -> usize {
+        self.list.len()
+    }
+
+    pub(super) fn spec(&self, key: Key) -> &ChildEntry {
+        &self.list[&key].spec
+    }
+
+    pub(super) fn is_running(&self, key: Key) -> bool {
+        self.list.get(&key).is_some_and(|c| c.running.is_some())
+    }
+
+    /// The child whose running incarnation is `actor`.
+    pub(super) fn by_actor(&self, actor: ActorId) -> Option<Key> {
+        self.running.get(&actor).copied()
+    }
+
+    /// The child with this spec id (a linear search: for management calls).
+    pub(super) fn by_id(&self, id: &str) -> Option<Key> {
+        self.list
+            .iter()
+            .find(|(_, c)| c.spec.id == id)
+            .map(|(&key, _)| key)
+    }
+
+    /// Every child, in start order.
+    pub(super) fn keys(&self) -> Vec<Key> {
+        self.list.keys().copied().collect()
+    }
+
+    /// `key` and every child started after it, in start order.
+    pub(super) fn keys_from(&self, key: Key) -> Vec<Key> {
+        self.list.range(key..).map(|(&k, _)| k).collect()
+    }
+
+    /// Removes a child (its incarnation, if any, is left to run: stop it first).
+    pub(super) fn remove(&mut self, key: Key) -> Option<ChildEntry> {
+        let child = self.list.remove(&key)?;
+        if let Some(process) = &child.running {
+            self.running.remove(&process.id());
+        }
+        Some(child.spec)
+    }
+
+    /// Starts an incarnation of child `key`, linked to `parent`.
+    pub(super) async fn start(
+        &mut self,
+        key: Key,
+        system: &ActorSystem,
+        parent: Arc<dyn Process>,
+    ) -> Result<Arc<dyn Process>, SpawnError> {
+        let start = self.list[&key].spec.start.clone();
+        let process = start.start(system, parent).await?;
+        self.running.insert(process.id(), key);
+        if let Some(child) = self.list.get_mut(&key) {
+            child.running = Some(process.clone());
+        }
+        Ok(process)
+    }
+
+    /// Child `key`'s incarnation `actor` exited: it is no longer running.
+    pub(super) fn exited(&mut self, key: Key, actor: ActorId) {
+        self.running.remove(&actor);
+        if let Some(child) = self.list.get_mut(&key) {
+            child.running = None;
+            child.spec.start.exited();
+        }
+    }
+
+    /// Stops child `key`'s incarnation by its shutdown (its handle then shows none);
+    /// returns the id of the incarnation stopped.
+    pub(super) async fn stop(&mut self, key: Key, system: &ActorSystem) -> Option<ActorId> {
+        let child = self.list.get_mut(&key)?;
+        let process = child.running.take()?;
+        let id = process.id();
+        self.running.remove(&id);
+        child.spec.start.exited();
+        let table = system.deadlines();
+        match child.spec.shutdown {
+            Shutdown::BrutalKill => kill_process(&*process).await,
+            Shutdown::Timeout(timeout) => {
+                stop_process(&*process, &mut Timer::after(table, timeout)).await;
+            }
+            Shutdown::Infinity => {
+                stop_process(&*process, &mut Timer::after(table, Duration::MAX)).await;
+            }
+        }
+        Some(id)
+    }
+
+    /// Stops every running child among `keys`, last first, and drops the messages they
+    /// left.
+    pub(super) async fn stop_all(&mut self, keys: &[Key], system: &ActorSystem) {
+        for &key in keys.iter().rev() {
+            if let Some(last) = self.stop(key, system).await {
+                self.list[&key].spec.start.discard(last);
+            }
+        }
+    }
+
+    pub(super) fn infos(&self) -> Vec<ChildInfo> {
+        self.list
+            .values()
+            .map(|c| ChildInfo {
+                id: c.spec.id.to_string(),
+                actor: c.running.as_ref().map(|p| p.id()),
+                kind: c.spec.start.kind(),
+                restart: c.spec.restart,
+            })
+            .collect()
+    }
+
+    pub(super) fn counts(&self) -> ChildCounts {
+        let mut counts = ChildCounts {
+            specs: self.list.len(),
+            active: self.running.len(),
+            ..ChildCounts::default()
+        };
+        for child in self.list.values() {
+            match child.spec.start.kind() {
+                ChildKind::Worker => counts.workers += 1,
+                ChildKind::Supervisor => counts.supervisors += 1,
+            }
+        }
+        counts
+    }
+}
