@@ -64,7 +64,9 @@ pub enum SpawnError {
     /// The system is shutting down and accepts no new actors.
     #[error("the actor system is shutting down")]
     ShuttingDown,
-    /// The new actor's task was dropped before `#[init]` finished (its runtime shut down).
+    /// The new actor's task was dropped before `#[init]` finished: it was killed (by
+    /// [`ActorRef::kill`](crate::ActorRef::kill), an exit signal or a shutdown timeout), or
+    /// its runtime shut down.
     #[error("the actor's task was dropped before init finished")]
     Aborted,
     /// Spawning was awaited outside a tokio runtime.

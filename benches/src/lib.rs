@@ -105,6 +105,26 @@ pub enum Case {
         /// Leaves (a power of 10).
         leaves: u64,
     },
+    /// `n` times: a supervised worker fails (its handler returns an error), and the time
+    /// until the restarted worker answers its first call.
+    Restart {
+        /// Crashes.
+        n: u64,
+    },
+    /// `children` workers under one supervisor all fail at once; the time until every one
+    /// is restarted and has answered a call.
+    CrashBurst {
+        /// Workers.
+        children: u64,
+    },
+    /// `rounds` times: one of `children` workers under a one_for_all supervisor fails; the
+    /// time until all are restarted and have answered a call.
+    OneForAll {
+        /// Workers.
+        children: u64,
+        /// Crashes.
+        rounds: u64,
+    },
 }
 
 impl Case {
@@ -121,6 +141,9 @@ impl Case {
             Case::Idle { .. } => "idle actors".into(),
             Case::Churn { .. } => "spawn, call, stop".into(),
             Case::Skynet { .. } => "skynet".into(),
+            Case::Restart { .. } => "crash to restarted answer".into(),
+            Case::CrashBurst { children } => format!("burst of {children} crashes"),
+            Case::OneForAll { children, .. } => format!("one_for_all, {children} children"),
         }
     }
 
@@ -157,6 +180,12 @@ impl Case {
             Case::Skynet {
                 leaves: if scale >= 1.0 { 1_000_000 } else { 10_000 },
             },
+            Case::Restart { n: n(1e5) },
+            Case::CrashBurst { children: n(1e4) },
+            Case::OneForAll {
+                children: 100,
+                rounds: n(1e3),
+            },
         ]
     }
 
@@ -173,6 +202,9 @@ impl Case {
             Case::PingPong { pairs, rounds } => pairs * rounds,
             Case::Idle { n } | Case::Churn { n } => n,
             Case::Skynet { leaves } => leaves,
+            Case::Restart { n } => n,
+            Case::CrashBurst { children } => children,
+            Case::OneForAll { rounds, .. } => rounds,
         }
     }
 }

@@ -28,6 +28,18 @@
 //! one message), so it does what the baseline's inline `await` does. Immediate replies are
 //! `ActorResponse::reply`, which neither allocates nor spawns.
 //!
+//! Supervision: a worker is started under an `actix::Supervisor`, and fails the actix way,
+//! by stopping itself (`ctx.stop()`) from a handler. actix does not catch a panic in a
+//! handler: it unwinds out of the actor's task, `Supervisor` included, so the actor is gone
+//! for good, not restarted. While its address is held, the `Supervisor` restarts it in place:
+//! the same actor value, told by `Supervised::restarting` to reset its state, in a fresh
+//! context on the same mailbox. So the address stays valid, and messages queued behind the
+//! failing one (the mailbox stops being read once the actor stops) are handled by the
+//! restarted incarnation: a call sent right after the fail message is answered by the new
+//! worker. Each worker counts its incarnations in `restarting` and answers calls with the
+//! count, so the caller checks it got an answer from the incarnation it waited for.
+//! actix has no one_for_all strategy; a `Group` actor plays that supervisor (see there).
+//!
 //! Mailboxes: actix gives every actor a mailbox with a capacity (16 by default), but only
 //! `send` and `try_send` respect it; `do_send` queues regardless of it and never waits. Every
 //! cast here is a `do_send` (the fire-and-forget send of actix), so casts are unbounded and
@@ -37,6 +49,7 @@ use std::future::Future;
 use std::hint::black_box;
 use std::time::Instant;
 
+use ::actix::WeakAddr;
 use ::actix::prelude::*;
 use tokio::sync::{mpsc, oneshot};
 
@@ -74,6 +87,18 @@ impl Home {
         match self {
             Home::Caller => actor.start(),
             Home::Worker(arbiter) => A::start_in_arbiter(arbiter, move |_| actor),
+        }
+    }
+
+    /// Starts `actor` here under an `actix::Supervisor`, which restarts it whenever it
+    /// stops while its address is held, and returns its address.
+    fn supervise<A>(&self, actor: A) -> Addr<A>
+    where
+        A: Supervised + Actor<Context = Context<A>> + Send,
+    {
+        match self {
+            Home::Caller => Supervisor::start(move |_| actor),
+            Home::Worker(arbiter) => Supervisor::start_in_arbiter(arbiter, move |_| actor),
         }
     }
 
@@ -263,6 +288,151 @@ impl Handler<Sum> for Node {
     }
 }
 
+/// A supervised worker: answers [`Get`] with its incarnation (0 for the first), fails on
+/// [`Fail`], and stops on [`Restart`] when its [`Group`] restarts every worker.
+struct Worker {
+    /// How many times it was restarted: the one field a restart keeps, as it numbers them.
+    incarnation: u64,
+    /// Its place in its group, and the group, if any (weak, so that the group stops once
+    /// the caller drops it, and its workers with it).
+    group: Option<(usize, WeakAddr<Group>)>,
+    /// Whether the group ordered the current stop; any other stop is a failure.
+    ordered: bool,
+}
+
+fn worker(group: Option<(usize, WeakAddr<Group>)>) -> Worker {
+    Worker {
+        incarnation: 0,
+        group,
+        ordered: false,
+    }
+}
+
+impl Actor for Worker {
+    type Context = Context<Self>;
+}
+
+impl Supervised for Worker {
+    /// Numbers the new incarnation (the actor value is reused, so this is where a worker
+    /// with state would reset it) and, if the stop was a failure, reports it to the group.
+    fn restarting(&mut self, _: &mut Context<Self>) {
+        self.incarnation += 1;
+        if std::mem::take(&mut self.ordered) {
+            return;
+        }
+        if let Some((index, group)) = &self.group
+            && let Some(group) = group.upgrade()
+        {
+            group.do_send(Crashed(*index));
+        }
+    }
+}
+
+/// A cast: the worker fails (stops itself, and its `Supervisor` restarts it).
+#[derive(Message)]
+#[rtype(result = "()")]
+struct Fail;
+
+/// A cast from the worker's [`Group`]: stop, to be restarted with the others.
+#[derive(Message)]
+#[rtype(result = "()")]
+struct Restart;
+
+impl Handler<Get> for Worker {
+    type Result = u64;
+
+    fn handle(&mut self, _: Get, _: &mut Context<Self>) -> u64 {
+        self.incarnation
+    }
+}
+
+impl Handler<Fail> for Worker {
+    type Result = ();
+
+    fn handle(&mut self, _: Fail, ctx: &mut Context<Self>) {
+        ctx.stop();
+    }
+}
+
+impl Handler<Restart> for Worker {
+    type Result = ();
+
+    fn handle(&mut self, _: Restart, ctx: &mut Context<Self>) {
+        self.ordered = true;
+        ctx.stop();
+    }
+}
+
+/// The one_for_all supervisor actix lacks: when a member reports a failure ([`Crashed`],
+/// sent once its own `Supervisor` has restarted it), the group makes every other member
+/// stop with [`Restart`], so their `Supervisor`s restart them too, then tells its
+/// watcher. A call sent to a member after that is queued behind the `Restart`, so it is
+/// answered by the member's next incarnation.
+struct Group {
+    members: Vec<Addr<Worker>>,
+    watcher: Option<oneshot::Sender<()>>,
+}
+
+impl Actor for Group {
+    type Context = Context<Self>;
+}
+
+/// A cast: the group's members, in order of their index.
+#[derive(Message)]
+#[rtype(result = "()")]
+struct Members(Vec<Addr<Worker>>);
+
+/// A cast: tell this sender once the group has ordered the next restart of all members.
+#[derive(Message)]
+#[rtype(result = "()")]
+struct Watch(oneshot::Sender<()>);
+
+/// A cast from a member: it failed and was restarted.
+#[derive(Message)]
+#[rtype(result = "()")]
+struct Crashed(usize);
+
+impl Handler<Members> for Group {
+    type Result = ();
+
+    fn handle(&mut self, Members(members): Members, _: &mut Context<Self>) {
+        self.members = members;
+    }
+}
+
+impl Handler<Watch> for Group {
+    type Result = ();
+
+    fn handle(&mut self, Watch(watcher): Watch, _: &mut Context<Self>) {
+        self.watcher = Some(watcher);
+    }
+}
+
+impl Handler<Crashed> for Group {
+    type Result = ();
+
+    fn handle(&mut self, Crashed(failed): Crashed, _: &mut Context<Self>) {
+        for (index, member) in self.members.iter().enumerate() {
+            if index != failed {
+                member.do_send(Restart);
+            }
+        }
+        if let Some(watcher) = self.watcher.take() {
+            let _ = watcher.send(());
+        }
+    }
+}
+
+/// Waits for `worker`'s answer to a call and checks it comes from `incarnation`.
+async fn answers_as(worker: &Addr<Worker>, incarnation: u64) {
+    let answer = worker.send(Get).await.expect("the worker answers");
+    assert_eq!(
+        black_box(answer),
+        incarnation,
+        "the restarted worker answers"
+    );
+}
+
 async fn get(actor: &Addr<Counter>) -> u64 {
     actor.send(Get).await.expect("get")
 }
@@ -425,6 +595,53 @@ async fn run_case(case: Case, home: Home) -> Outcome {
             assert_eq!(total, leaves * (leaves - 1) / 2);
             drop(root);
             meter.stop(leaves)
+        }
+        Case::Restart { n } => {
+            let actor = home.supervise(worker(None));
+            answers_as(&actor, 0).await;
+            let meter = Meter::start();
+            for i in 1..=n {
+                actor.do_send(Fail);
+                answers_as(&actor, i).await;
+            }
+            meter.stop(n)
+        }
+        Case::CrashBurst { children } => {
+            let refs: Vec<Addr<Worker>> = (0..children)
+                .map(|_| home.supervise(worker(None)))
+                .collect();
+            home.settle().await;
+            let meter = Meter::start();
+            for actor in &refs {
+                actor.do_send(Fail);
+            }
+            for actor in &refs {
+                answers_as(actor, 1).await;
+            }
+            meter.stop(children)
+        }
+        Case::OneForAll { children, rounds } => {
+            let group = home.start(Group {
+                members: Vec::new(),
+                watcher: None,
+            });
+            let refs: Vec<Addr<Worker>> = (0..children as usize)
+                .map(|i| home.supervise(worker(Some((i, group.downgrade())))))
+                .collect();
+            group.do_send(Members(refs.clone()));
+            home.settle().await;
+            let meter = Meter::start();
+            for round in 1..=rounds {
+                // The watch is queued at the group before the failure can be reported.
+                let (watch_tx, watch_rx) = oneshot::channel();
+                group.do_send(Watch(watch_tx));
+                refs[0].do_send(Fail);
+                watch_rx.await.expect("the group restarts its members");
+                for actor in &refs {
+                    answers_as(actor, round).await;
+                }
+            }
+            meter.stop(rounds)
         }
     }
 }

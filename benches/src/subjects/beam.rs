@@ -7,6 +7,7 @@ use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use beam_runtime::prelude::*;
+use beam_runtime::supervisor::{ChildHandle, Strategy};
 use tokio::sync::oneshot;
 
 use crate::{Case, Flavor, Meter, Outcome, Subject, idle_outcome, on_tokio, rss_bytes};
@@ -154,6 +155,61 @@ impl Node {
     }
 }
 
+/// A supervised worker: fails on request, answers calls.
+#[derive(Clone)]
+struct Worker;
+
+#[actor]
+impl Worker {
+    #[cast]
+    fn fail(&mut self) -> Result<(), &'static str> {
+        Err("asked to fail")
+    }
+
+    #[call]
+    fn ping(&self) -> u64 {
+        1
+    }
+}
+
+/// A supervisor of `children` workers with `strategy` that never gives up, and a handle
+/// on each worker.
+async fn supervised(
+    system: &ActorSystem,
+    children: u64,
+    strategy: Strategy,
+    capacity: Option<usize>,
+) -> (ActorRef<Supervisor>, Vec<ChildHandle<Worker>>) {
+    let mut spec = SupervisorSpec::new()
+        .strategy(strategy)
+        .intensity(u32::MAX, Duration::from_millis(1));
+    let mut handles = Vec::with_capacity(children as usize);
+    for i in 0..children {
+        let mut child = ChildSpec::<Worker>::new(format!("w{i}"), Worker);
+        if let Some(n) = capacity {
+            child = child.bounded(n);
+        }
+        handles.push(child.handle());
+        spec = spec.child(child);
+    }
+    let sup = spec.start(system).await.expect("the supervisor starts");
+    (sup, handles)
+}
+
+/// Waits for `old` to be gone and its successor to answer a call.
+async fn restarted(old: &ActorRef<Worker>, handle: &ChildHandle<Worker>) {
+    old.wait_for_exit().await;
+    let new = handle.running().await.expect("restarted");
+    std::hint::black_box(new.ping().await.expect("the new worker answers"));
+}
+
+fn current(handles: &[ChildHandle<Worker>]) -> Vec<ActorRef<Worker>> {
+    handles
+        .iter()
+        .map(|h| h.current().expect("running"))
+        .collect()
+}
+
 async fn run_case(case: Case, capacity: Option<usize>) -> Outcome {
     let system = ActorSystem::new();
     let outcome = match case {
@@ -293,6 +349,42 @@ async fn run_case(case: Case, capacity: Option<usize>) -> Outcome {
             assert_eq!(total, leaves * (leaves - 1) / 2);
             system.stop(&root).await;
             meter.stop(leaves)
+        }
+        Case::Restart { n } => {
+            let (_sup, handles) = supervised(&system, 1, Strategy::OneForOne, capacity).await;
+            let meter = Meter::start();
+            for _ in 0..n {
+                let old = handles[0].current().expect("running");
+                old.fail().expect("fail");
+                restarted(&old, &handles[0]).await;
+            }
+            meter.stop(n)
+        }
+        Case::CrashBurst { children } => {
+            let (_sup, handles) =
+                supervised(&system, children, Strategy::OneForOne, capacity).await;
+            let old = current(&handles);
+            let meter = Meter::start();
+            for worker in &old {
+                worker.fail().expect("fail");
+            }
+            for (worker, handle) in old.iter().zip(&handles) {
+                restarted(worker, handle).await;
+            }
+            meter.stop(children)
+        }
+        Case::OneForAll { children, rounds } => {
+            let (_sup, handles) =
+                supervised(&system, children, Strategy::OneForAll, capacity).await;
+            let meter = Meter::start();
+            for _ in 0..rounds {
+                let old = current(&handles);
+                old[0].fail().expect("fail");
+                for (worker, handle) in old.iter().zip(&handles) {
+                    restarted(worker, handle).await;
+                }
+            }
+            meter.stop(rounds)
         }
     };
     system.shutdown_with(Duration::MAX).await.ok();

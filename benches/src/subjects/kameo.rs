@@ -5,12 +5,23 @@
 //! `stop_gracefully` and awaited with `wait_for_shutdown_result`; skynet's nodes stop when the
 //! last reference to them is dropped, as the raw tasks end when their last sender is. The crate
 //! is built with its default features (`macros`, `tracing`).
+//!
+//! The supervision cases use kameo's built-in supervision: a supervisor actor whose
+//! `Actor::supervision_strategy` is one-for-one or one-for-all, with its workers spawned
+//! through `Spawn::supervise` (permanent restart policy, `u32::MAX` restarts a millisecond).
+//! A restarted worker keeps its `ActorRef`: the new incarnation takes over the same mailbox,
+//! so the caller keeps calling the same reference and tells incarnations apart by the number
+//! each worker answers with.
 
-use std::time::Instant;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use kameo::Actor;
 use kameo::actor::{ActorRef, Spawn};
+use kameo::error::{Infallible, SendError};
 use kameo::message::{Context, Message};
+use kameo::supervision::{RestartPolicy, SupervisionStrategy};
 use tokio::sync::oneshot;
 
 use crate::{Case, Flavor, Meter, Outcome, Subject, idle_outcome, on_tokio, rss_bytes};
@@ -123,6 +134,123 @@ impl Message<Sum> for Node {
         }
         total
     }
+}
+
+/// A supervised worker: fails on [`Fail`], answers [`Ping`] with its incarnation (1 for
+/// the first start, 2 after the first restart, ...).
+struct Worker {
+    incarnation: u64,
+}
+
+impl Actor for Worker {
+    /// The worker's start counter, shared by all its incarnations (the supervisor clones
+    /// the arguments for every restart).
+    type Args = Arc<AtomicU64>;
+    type Error = Infallible;
+
+    async fn on_start(starts: Self::Args, _: ActorRef<Self>) -> Result<Self, Self::Error> {
+        Ok(Worker {
+            incarnation: starts.fetch_add(1, Ordering::Relaxed) + 1,
+        })
+    }
+}
+
+/// Cast: makes the worker fail (its handler returns an error, an abnormal exit).
+struct Fail;
+
+/// Call: the worker's incarnation.
+struct Ping;
+
+impl Message<Fail> for Worker {
+    type Reply = Result<(), &'static str>;
+
+    async fn handle(&mut self, _: Fail, _ctx: &mut Context<Self, Self::Reply>) -> Self::Reply {
+        Err("asked to fail")
+    }
+}
+
+impl Message<Ping> for Worker {
+    type Reply = u64;
+
+    async fn handle(&mut self, _: Ping, _ctx: &mut Context<Self, u64>) -> u64 {
+        self.incarnation
+    }
+}
+
+/// A supervisor that restarts only the worker that failed.
+struct OneForOne;
+
+impl Actor for OneForOne {
+    type Args = Self;
+    type Error = Infallible;
+
+    fn supervision_strategy() -> SupervisionStrategy {
+        SupervisionStrategy::OneForOne
+    }
+
+    async fn on_start(state: Self::Args, _: ActorRef<Self>) -> Result<Self, Self::Error> {
+        Ok(state)
+    }
+}
+
+/// A supervisor that restarts all its workers when one fails.
+struct OneForAll;
+
+impl Actor for OneForAll {
+    type Args = Self;
+    type Error = Infallible;
+
+    fn supervision_strategy() -> SupervisionStrategy {
+        SupervisionStrategy::OneForAll
+    }
+
+    async fn on_start(state: Self::Args, _: ActorRef<Self>) -> Result<Self, Self::Error> {
+        Ok(state)
+    }
+}
+
+/// `children` workers supervised by `supervisor`, restarted whatever their exit and never
+/// given up on, each with the incarnation it answered a first call with.
+async fn supervised<S: Actor>(
+    supervisor: &ActorRef<S>,
+    children: u64,
+) -> (Vec<ActorRef<Worker>>, Vec<u64>) {
+    let mut workers = Vec::with_capacity(children as usize);
+    for _ in 0..children {
+        let worker = Worker::supervise(supervisor, Arc::new(AtomicU64::new(0)))
+            .restart_policy(RestartPolicy::Permanent)
+            .restart_limit(u32::MAX, Duration::from_millis(1))
+            .spawn()
+            .await;
+        workers.push(worker);
+    }
+    let mut seen = Vec::with_capacity(children as usize);
+    for worker in &workers {
+        seen.push(worker.ask(Ping).await.expect("the worker answers"));
+    }
+    (workers, seen)
+}
+
+/// Waits until an incarnation of `worker` newer than `seen` answers a call; returns it.
+///
+/// The reference stays valid across restarts and calls queue in the mailbox the new
+/// incarnation takes over, so a call made after the failing message is answered by the
+/// next incarnation. A call caught in the old incarnation's teardown comes back as
+/// `ActorRestarting`, and an answer from an incarnation that has not yet been replaced
+/// (a one-for-all sibling not stopped yet) is not the restart: both are asked again.
+async fn restarted(worker: &ActorRef<Worker>, seen: u64) -> u64 {
+    loop {
+        match worker.ask(Ping).await {
+            Ok(incarnation) if incarnation > seen => return incarnation,
+            Ok(_) | Err(SendError::ActorRestarting(_)) => {}
+            Err(err) => panic!("the restarted worker answers: {err}"),
+        }
+    }
+}
+
+/// Makes `worker` fail.
+async fn fail(worker: &ActorRef<Worker>) {
+    worker.tell(Fail).await.expect("fail");
 }
 
 /// Stops an actor and waits until it has fully shut down (its `on_stop` has run).
@@ -285,6 +413,40 @@ async fn run_case(case: Case) -> Outcome {
                 .expect("the sum");
             assert_eq!(total, leaves * (leaves - 1) / 2);
             meter.stop(leaves)
+        }
+        Case::Restart { n } => {
+            let supervisor = OneForOne::spawn(OneForOne);
+            let (workers, mut seen) = supervised(&supervisor, 1).await;
+            let meter = Meter::start();
+            for _ in 0..n {
+                fail(&workers[0]).await;
+                seen[0] = restarted(&workers[0], seen[0]).await;
+            }
+            meter.stop(n)
+        }
+        Case::CrashBurst { children } => {
+            let supervisor = OneForOne::spawn(OneForOne);
+            let (workers, mut seen) = supervised(&supervisor, children).await;
+            let meter = Meter::start();
+            for worker in &workers {
+                fail(worker).await;
+            }
+            for (worker, seen) in workers.iter().zip(&mut seen) {
+                *seen = restarted(worker, *seen).await;
+            }
+            meter.stop(children)
+        }
+        Case::OneForAll { children, rounds } => {
+            let supervisor = OneForAll::spawn(OneForAll);
+            let (workers, mut seen) = supervised(&supervisor, children).await;
+            let meter = Meter::start();
+            for _ in 0..rounds {
+                fail(&workers[0]).await;
+                for (worker, seen) in workers.iter().zip(&mut seen) {
+                    *seen = restarted(worker, *seen).await;
+                }
+            }
+            meter.stop(rounds)
         }
     }
 }

@@ -4,11 +4,19 @@
 //! awaiting the actor's join handle to stop one. The crate is used with its default features
 //! (tokio runtime and `message_span_propogation`, which checks for a tracing span to carry
 //! with every message; no tracing subscriber is installed here).
+//!
+//! ractor's core crate links actors (`spawn_linked`) and tells a supervisor when a child
+//! fails, but has no restart strategies: the supervision cases use a supervisor actor whose
+//! `handle_supervisor_evt` respawns the failed child (one-for-one) or stops the others and
+//! respawns them all (one-for-all), publishing each new incarnation on a `watch` per child.
 
+use std::collections::HashMap;
 use std::time::Instant;
 
-use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort, call, cast};
-use tokio::sync::oneshot;
+use ractor::{
+    Actor, ActorId, ActorProcessingErr, ActorRef, RpcReplyPort, SupervisionEvent, call, cast,
+};
+use tokio::sync::{oneshot, watch};
 
 use crate::{Case, Flavor, Meter, Outcome, Subject, idle_outcome, on_tokio, rss_bytes};
 
@@ -152,6 +160,195 @@ impl Actor for Node {
         myself.stop(None);
         Ok(())
     }
+}
+
+/// A supervised worker's messages.
+enum WorkerMsg {
+    /// Fail: the handler returns an error, so the worker exits abnormally (`ActorFailed`).
+    Fail,
+    /// A call: answers 1.
+    Ping(RpcReplyPort<u64>),
+}
+
+/// A supervised worker: fails on request, answers calls.
+struct Worker;
+
+impl Actor for Worker {
+    type Msg = WorkerMsg;
+    type State = ();
+    type Arguments = ();
+
+    async fn pre_start(
+        &self,
+        _myself: ActorRef<WorkerMsg>,
+        (): (),
+    ) -> Result<(), ActorProcessingErr> {
+        Ok(())
+    }
+
+    async fn handle(
+        &self,
+        _myself: ActorRef<WorkerMsg>,
+        message: WorkerMsg,
+        _state: &mut (),
+    ) -> Result<(), ActorProcessingErr> {
+        match message {
+            WorkerMsg::Fail => Err("asked to fail".into()),
+            WorkerMsg::Ping(reply) => {
+                let _ = reply.send(1);
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Which workers a supervisor restarts when one exits.
+#[derive(Clone, Copy)]
+enum Strategy {
+    /// Only the one that exited.
+    OneForOne,
+    /// All of them: the others are stopped first, then all are started again in order.
+    OneForAll,
+}
+
+/// The supervisor's only message: a subscription to every worker's current incarnation.
+enum SupervisorMsg {
+    /// A call: one `watch` receiver per worker, in start order.
+    Workers(RpcReplyPort<Vec<watch::Receiver<ActorRef<WorkerMsg>>>>),
+}
+
+/// A supervisor of a fixed number of workers, linked to it with `spawn_linked`, that
+/// restarts them by its [`Strategy`] whenever one exits, however often (it never gives up).
+struct WorkerSupervisor(Strategy);
+
+/// The supervisor's bookkeeping.
+struct SupervisorState {
+    /// Each worker's current incarnation, published to the subscribers.
+    current: Vec<watch::Sender<ActorRef<WorkerMsg>>>,
+    /// The worker each running incarnation is. An incarnation the supervisor stopped or
+    /// replaced is not here, so its exit restarts nothing.
+    workers: HashMap<ActorId, usize>,
+}
+
+/// Spawns a new incarnation of a worker, linked to `supervisor`.
+async fn spawn_worker(
+    supervisor: &ActorRef<SupervisorMsg>,
+) -> Result<ActorRef<WorkerMsg>, ActorProcessingErr> {
+    let (worker, _) = Actor::spawn_linked(None, Worker, (), supervisor.get_cell()).await?;
+    Ok(worker)
+}
+
+impl Actor for WorkerSupervisor {
+    type Msg = SupervisorMsg;
+    type State = SupervisorState;
+    /// How many workers.
+    type Arguments = usize;
+
+    async fn pre_start(
+        &self,
+        myself: ActorRef<SupervisorMsg>,
+        children: usize,
+    ) -> Result<SupervisorState, ActorProcessingErr> {
+        let mut state = SupervisorState {
+            current: Vec::with_capacity(children),
+            workers: HashMap::with_capacity(children),
+        };
+        for i in 0..children {
+            let worker = spawn_worker(&myself).await?;
+            state.workers.insert(worker.get_id(), i);
+            state.current.push(watch::channel(worker).0);
+        }
+        Ok(state)
+    }
+
+    async fn handle(
+        &self,
+        _myself: ActorRef<SupervisorMsg>,
+        message: SupervisorMsg,
+        state: &mut SupervisorState,
+    ) -> Result<(), ActorProcessingErr> {
+        let SupervisorMsg::Workers(reply) = message;
+        let _ = reply.send(state.current.iter().map(watch::Sender::subscribe).collect());
+        Ok(())
+    }
+
+    async fn handle_supervisor_evt(
+        &self,
+        myself: ActorRef<SupervisorMsg>,
+        event: SupervisionEvent,
+        state: &mut SupervisorState,
+    ) -> Result<(), ActorProcessingErr> {
+        // Workers are permanent: a failure and a stop of a running incarnation both restart.
+        let exited = match &event {
+            SupervisionEvent::ActorFailed(cell, _)
+            | SupervisionEvent::ActorTerminated(cell, ..) => cell.get_id(),
+            _ => return Ok(()),
+        };
+        // Otherwise an incarnation this supervisor stopped or already replaced.
+        let Some(i) = state.workers.remove(&exited) else {
+            return Ok(());
+        };
+        let group: Vec<usize> = match self.0 {
+            Strategy::OneForOne => vec![i],
+            Strategy::OneForAll => (0..state.current.len()).collect(),
+        };
+        // Forget the others in the group (so their exits restart nothing), tell them all to
+        // stop (in reverse start order), and wait until every one is gone before any restart.
+        let mut stopping = Vec::with_capacity(group.len());
+        for &j in group.iter().rev().filter(|&&j| j != i) {
+            let sibling = state.current[j].borrow().clone();
+            state.workers.remove(&sibling.get_id());
+            sibling.stop(None);
+            stopping.push(sibling);
+        }
+        for sibling in stopping {
+            let _ = sibling.wait(None).await;
+        }
+        for j in group {
+            let worker = spawn_worker(&myself).await?;
+            state.workers.insert(worker.get_id(), j);
+            state.current[j].send_replace(worker);
+        }
+        Ok(())
+    }
+}
+
+/// Spawns a supervisor of `children` workers and subscribes to their incarnations.
+async fn supervised(
+    children: u64,
+    strategy: Strategy,
+) -> (
+    ActorRef<SupervisorMsg>,
+    ractor::concurrency::JoinHandle<()>,
+    Vec<watch::Receiver<ActorRef<WorkerMsg>>>,
+) {
+    let (sup, handle) = Actor::spawn(None, WorkerSupervisor(strategy), children as usize)
+        .await
+        .expect("spawn the supervisor");
+    let workers = call!(sup, SupervisorMsg::Workers).expect("the workers");
+    (sup, handle, workers)
+}
+
+/// Makes the worker behind `current` fail, without waiting.
+fn fail(current: &mut watch::Receiver<ActorRef<WorkerMsg>>) {
+    let worker = current.borrow_and_update().clone();
+    cast!(worker, WorkerMsg::Fail).expect("fail");
+}
+
+/// Waits for a new worker behind `current` and for its answer to a call.
+async fn restarted(current: &mut watch::Receiver<ActorRef<WorkerMsg>>) {
+    current.changed().await.expect("the supervisor runs");
+    let worker = current.borrow_and_update().clone();
+    std::hint::black_box(call!(worker, WorkerMsg::Ping).expect("the new worker answers"));
+}
+
+/// Stops the supervisor (which kills its workers as it goes) and waits for it.
+async fn stop_supervisor(
+    sup: ActorRef<SupervisorMsg>,
+    handle: ractor::concurrency::JoinHandle<()>,
+) {
+    sup.stop(None);
+    handle.await.expect("the supervisor stops");
 }
 
 async fn spawn(next: Option<ActorRef<CounterMsg>>) -> ActorRef<CounterMsg> {
@@ -309,6 +506,43 @@ async fn run_case(case: Case) -> Outcome {
             assert_eq!(total, leaves * (leaves - 1) / 2);
             handle.await.expect("the root stops");
             meter.stop(leaves)
+        }
+        Case::Restart { n } => {
+            let (sup, handle, mut current) = supervised(1, Strategy::OneForOne).await;
+            let meter = Meter::start();
+            for _ in 0..n {
+                fail(&mut current[0]);
+                restarted(&mut current[0]).await;
+            }
+            let outcome = meter.stop(n);
+            stop_supervisor(sup, handle).await;
+            outcome
+        }
+        Case::CrashBurst { children } => {
+            let (sup, handle, mut current) = supervised(children, Strategy::OneForOne).await;
+            let meter = Meter::start();
+            for worker in &mut current {
+                fail(worker);
+            }
+            for worker in &mut current {
+                restarted(worker).await;
+            }
+            let outcome = meter.stop(children);
+            stop_supervisor(sup, handle).await;
+            outcome
+        }
+        Case::OneForAll { children, rounds } => {
+            let (sup, handle, mut current) = supervised(children, Strategy::OneForAll).await;
+            let meter = Meter::start();
+            for _ in 0..rounds {
+                fail(&mut current[0]);
+                for worker in &mut current {
+                    restarted(worker).await;
+                }
+            }
+            let outcome = meter.stop(rounds);
+            stop_supervisor(sup, handle).await;
+            outcome
         }
     }
 }

@@ -4,8 +4,8 @@
 
 use std::time::Instant;
 
-use tokio::sync::{mpsc, oneshot};
-use tokio::task::JoinHandle;
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::task::{JoinHandle, JoinSet};
 
 use crate::{Case, Flavor, Meter, Outcome, Subject, idle_outcome, on_tokio, rss_bytes};
 
@@ -162,6 +162,82 @@ fn skynet_node(bounded: bool) -> Tx {
     tx
 }
 
+/// A worker for the supervision cases: answers `Get`, and fails (its task ends with an
+/// error) on `Ball`.
+async fn worker(mut rx: Rx) -> Result<(), ()> {
+    while let Some(msg) = rx.recv().await {
+        match msg {
+            Msg::Get(reply) => {
+                let _ = reply.send(1);
+            }
+            Msg::Ball(_) => return Err(()),
+            Msg::Add(_) | Msg::Sum(..) => {}
+        }
+    }
+    Ok(())
+}
+
+/// The least a supervisor must do, written by hand: `children` worker tasks in a
+/// `JoinSet`; when one fails, it (or, `one_for_all`, every worker) is replaced by a new
+/// task with a new channel, published on the worker's `watch`.
+fn supervise(bounded: bool, children: usize, one_for_all: bool) -> Vec<watch::Receiver<Tx>> {
+    let mut set: JoinSet<(usize, u64, Result<(), ()>)> = JoinSet::new();
+    let mut senders = Vec::with_capacity(children);
+    let mut receivers = Vec::with_capacity(children);
+    let mut aborts = Vec::with_capacity(children);
+    let mut generations = vec![0u64; children];
+    let start = move |set: &mut JoinSet<_>, i: usize, generation: u64| {
+        let (tx, rx) = channel(bounded);
+        let abort = set.spawn(async move { (i, generation, worker(rx).await) });
+        (tx, abort)
+    };
+    for i in 0..children {
+        let (tx, abort) = start(&mut set, i, 0);
+        let (publish, subscribe) = watch::channel(tx);
+        senders.push(publish);
+        receivers.push(subscribe);
+        aborts.push(abort);
+    }
+    tokio::spawn(async move {
+        while let Some(joined) = set.join_next().await {
+            // Aborted (replaced) workers end with a `JoinError`: nothing to do.
+            let Ok((i, generation, result)) = joined else {
+                continue;
+            };
+            if result.is_ok() || generation != generations[i] {
+                continue;
+            }
+            let group: Vec<usize> = if one_for_all {
+                (0..children).collect()
+            } else {
+                vec![i]
+            };
+            for &j in &group {
+                aborts[j].abort();
+                generations[j] += 1;
+                let (tx, abort) = start(&mut set, j, generations[j]);
+                aborts[j] = abort;
+                senders[j].send_replace(tx);
+            }
+        }
+    });
+    receivers
+}
+
+/// Makes the worker behind `current` fail, then waits for its successor's answer.
+async fn fail_and_wait(current: &mut watch::Receiver<Tx>) {
+    let worker = current.borrow_and_update().clone();
+    worker.send(Msg::Ball(0)).await;
+    restarted(current).await;
+}
+
+/// Waits for a new worker behind `current` and for its answer to a call.
+async fn restarted(current: &mut watch::Receiver<Tx>) {
+    current.changed().await.expect("the supervisor runs");
+    let worker = current.borrow_and_update().clone();
+    std::hint::black_box(worker.get().await);
+}
+
 async fn run_case(case: Case, bounded: bool) -> Outcome {
     match case {
         Case::Call { n } => {
@@ -286,6 +362,38 @@ async fn run_case(case: Case, bounded: bool) -> Outcome {
             let total = rx.await.expect("the sum");
             assert_eq!(total, leaves * (leaves - 1) / 2);
             meter.stop(leaves)
+        }
+        Case::Restart { n } => {
+            let mut current = supervise(bounded, 1, false);
+            let meter = Meter::start();
+            for _ in 0..n {
+                fail_and_wait(&mut current[0]).await;
+            }
+            meter.stop(n)
+        }
+        Case::CrashBurst { children } => {
+            let mut current = supervise(bounded, children as usize, false);
+            let meter = Meter::start();
+            for worker in &mut current {
+                let tx = worker.borrow_and_update().clone();
+                tx.send(Msg::Ball(0)).await;
+            }
+            for worker in &mut current {
+                restarted(worker).await;
+            }
+            meter.stop(children)
+        }
+        Case::OneForAll { children, rounds } => {
+            let mut current = supervise(bounded, children as usize, true);
+            let meter = Meter::start();
+            for _ in 0..rounds {
+                let first = current[0].borrow_and_update().clone();
+                first.send(Msg::Ball(0)).await;
+                for worker in &mut current {
+                    restarted(worker).await;
+                }
+            }
+            meter.stop(rounds)
         }
     }
 }
