@@ -732,3 +732,39 @@ async fn an_err_from_a_handler_is_a_crash_with_its_text() {
         ExitReason::Error("info Timeout".into())
     );
 }
+
+/// Takes a second to clean up.
+struct SlowExit {
+    log: Log,
+}
+
+#[actor]
+impl SlowExit {
+    #[terminate]
+    async fn terminate(&mut self, reason: &ExitReason) {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        self.log
+            .lock()
+            .unwrap()
+            .push(format!("cleaned up ({reason})"));
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_exit_signal_during_terminate_does_not_change_the_reason() {
+    let log = log();
+    let system = ActorSystem::new();
+    let actor = system
+        .spawn::<SlowExit>(SlowExit { log: log.clone() })
+        .await
+        .unwrap();
+    let stopping = {
+        let actor = actor.clone();
+        tokio::spawn(async move { actor.stop().await })
+    };
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    // Mid-`#[terminate]`: neither an exit signal nor a link changes how it ends.
+    system.exit(&actor, ExitReason::Error("too late".into()));
+    assert_eq!(stopping.await.unwrap(), ExitReason::Normal);
+    assert_eq!(entries(&log), ["cleaned up (normal)"]);
+}

@@ -53,6 +53,12 @@ impl Worker {
         common::end_with(how, ctx, self.label)
     }
 
+    /// Which incarnation answers.
+    #[call]
+    fn whoami(&self, ctx: &mut Ctx<Self>) -> ActorId {
+        ctx.id()
+    }
+
     /// Counts the messages this incarnation handled, this one included.
     #[call]
     fn handled(&mut self) -> u32 {
@@ -806,4 +812,79 @@ async fn a_dynamic_supervisor_is_a_supervisor_child_like_any_other() {
         .unwrap();
     system.shutdown().await;
     assert_eq!(take(&log), ["start job", "stop job shutdown"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn supervisors_started_from_copies_of_a_spec_keep_their_messages_apart() {
+    let system = ActorSystem::new();
+    let log = Log::default();
+    let w = worker("w", &log);
+    let handle = w.handle();
+    let spec = SupervisorSpec::new().child(w);
+    let first = spec.clone().start(&system).await.unwrap();
+    let w1 = handle.current().unwrap();
+    let second = spec.start(&system).await.unwrap();
+    let w2 = handle.current().unwrap();
+    assert_ne!(w1, w2);
+    // Both crash; the second's supervisor restarts first, and must not take the calls
+    // queued for the first.
+    w2.end(End::Panic).unwrap();
+    w1.end(End::Panic).unwrap();
+    let answers = tokio::join!(w1.whoami(), w1.whoami());
+    let restarted = first.which_children().await.unwrap()[0].actor.unwrap();
+    assert_eq!(answers, (Ok(restarted), Ok(restarted)));
+    assert_ne!(
+        Some(restarted),
+        second.which_children().await.unwrap()[0].actor
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_restart_that_keeps_failing_is_retried_from_the_mailbox() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    static BROKEN: AtomicBool = AtomicBool::new(false);
+
+    /// A worker that cannot start while `BROKEN` is set.
+    struct Fragile;
+
+    #[actor]
+    impl Fragile {
+        #[init]
+        fn init() -> Result<Self, &'static str> {
+            if BROKEN.load(Ordering::SeqCst) {
+                Err("broken")
+            } else {
+                Ok(Fragile)
+            }
+        }
+
+        #[cast]
+        fn crash(&mut self) -> Result<(), &'static str> {
+            Err("crash")
+        }
+    }
+
+    let system = ActorSystem::new();
+    let spec = ChildSpec::<Fragile>::from_fn("fragile", || ());
+    let handle = spec.handle();
+    let sup = SupervisorSpec::new()
+        .intensity(u32::MAX, Duration::from_secs(1))
+        .child(spec)
+        .start(&system)
+        .await
+        .unwrap();
+    BROKEN.store(true, Ordering::SeqCst);
+    let first = handle.current().unwrap();
+    first.crash().unwrap();
+    first.wait_for_exit().await;
+    // The restart fails again and again, yet the supervisor answers between attempts.
+    let children = sup.which_children().await.unwrap();
+    assert_eq!(children[0].actor, None);
+    BROKEN.store(false, Ordering::SeqCst);
+    let again = handle.running().await.unwrap();
+    assert_ne!(again.id(), first.id());
+    assert_eq!(
+        sup.which_children().await.unwrap()[0].actor,
+        Some(again.id())
+    );
 }

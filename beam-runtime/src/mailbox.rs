@@ -38,6 +38,8 @@ struct Inner<M> {
     queue: VecDeque<M>,
     waker: Option<Waker>,
     closed: bool,
+    /// Whether the actor has begun its exit (see [`Watch::receive`]).
+    exiting: bool,
     /// How to kill the task that drains the mailbox, from its spawn until it closes.
     abort: Option<AbortHandle>,
     /// Links, monitors and exit trapping of the actor, made on first use.
@@ -51,6 +53,7 @@ impl<M> Mailbox<M> {
                 queue: VecDeque::new(),
                 waker: None,
                 closed: false,
+                exiting: false,
                 abort: None,
                 watch: None,
             }),
@@ -185,6 +188,11 @@ impl<M> Mailbox<M> {
         }
     }
 
+    /// The actor has begun its exit: exit signals no longer change its reason.
+    pub(crate) fn begin_exit(&self) {
+        self.lock().exiting = true;
+    }
+
     /// The reason an exit signal killed the actor with, if one did.
     pub(crate) fn take_doom(&self) -> Option<ExitReason> {
         self.lock().watch.as_mut()?.doom.take()
@@ -203,9 +211,10 @@ impl<M> Mailbox<M> {
         if inner.closed {
             return false;
         }
+        let exiting = inner.exiting;
         let verdict = match inner.watch.as_deref_mut() {
-            Some(watch) => watch.receive(me, signal),
-            None => Watch::default().receive(me, signal),
+            Some(watch) => watch.receive(me, signal, exiting),
+            None => Watch::default().receive(me, signal, exiting),
         };
         match verdict {
             Verdict::Ignore => {}

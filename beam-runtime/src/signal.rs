@@ -151,9 +151,6 @@ pub(crate) struct Watch {
     /// The actor that started this one linked (a supervisor, or a `spawn_link` parent): an
     /// exit signal from it stops this one even when it traps exits.
     pub(crate) parent: Option<ActorId>,
-    /// Whether the actor has begun its exit: exit signals no longer change its reason
-    /// (only the kill still ends it).
-    pub(crate) exiting: bool,
     /// The reason to publish when the actor's task is dropped after an exit signal killed
     /// it.
     pub(crate) doom: Option<ExitReason>,
@@ -183,8 +180,10 @@ pub(crate) enum Queued {
 }
 
 impl Watch {
-    /// Decides what `signal` does to the actor `me` that owns this watch.
-    pub(crate) fn receive(&mut self, me: ActorId, signal: Signal) -> Verdict {
+    /// Decides what `signal` does to the actor `me` that owns this watch; `exiting` says
+    /// it has begun its exit, after which exit signals no longer change its reason (only
+    /// the kill still ends it).
+    pub(crate) fn receive(&mut self, me: ActorId, signal: Signal, exiting: bool) -> Verdict {
         use crate::message::Info;
         match signal {
             Signal::Kill => Verdict::Die(ExitReason::Killed),
@@ -202,7 +201,7 @@ impl Watch {
                     // Unlinked meanwhile: the link has no effect any more.
                     return Verdict::Ignore;
                 }
-                if self.exiting {
+                if exiting {
                     Verdict::Ignore
                 } else if self.trap && self.parent == Some(from) {
                     Verdict::Queue(Queued::Stop(reason))
@@ -221,7 +220,6 @@ impl Watch {
     pub(crate) fn is_empty(&self) -> bool {
         !self.trap
             && self.parent.is_none()
-            && !self.exiting
             && self.doom.is_none()
             && self.links.is_empty()
             && self.monitors.is_empty()
@@ -268,16 +266,16 @@ mod tests {
     fn normal_is_ignored_unless_trapped_or_sent_to_oneself() {
         let mut w = Watch::default();
         assert!(matches!(
-            w.receive(id(1), exit(2, ExitReason::Normal, false)),
+            w.receive(id(1), exit(2, ExitReason::Normal, false), false),
             Verdict::Ignore
         ));
         assert!(matches!(
-            w.receive(id(1), exit(1, ExitReason::Normal, false)),
+            w.receive(id(1), exit(1, ExitReason::Normal, false), false),
             Verdict::Die(ExitReason::Normal)
         ));
         w.trap = true;
         assert!(matches!(
-            w.receive(id(1), exit(2, ExitReason::Normal, false)),
+            w.receive(id(1), exit(2, ExitReason::Normal, false), false),
             Verdict::Queue(Queued::Info(Info::Exit {
                 reason: ExitReason::Normal,
                 ..
@@ -292,15 +290,28 @@ mod tests {
             ..Watch::default()
         };
         assert!(matches!(
-            w.receive(id(1), Signal::Kill),
+            w.receive(id(1), Signal::Kill, false),
             Verdict::Die(ExitReason::Killed)
         ));
         assert!(matches!(
-            w.receive(id(1), exit(2, ExitReason::Killed, false)),
+            w.receive(id(1), exit(2, ExitReason::Killed, false), false),
             Verdict::Queue(Queued::Info(Info::Exit {
                 reason: ExitReason::Killed,
                 ..
             }))
+        ));
+    }
+
+    #[test]
+    fn an_exiting_actor_keeps_its_reason_but_can_be_killed() {
+        let mut w = Watch::default();
+        assert!(matches!(
+            w.receive(id(1), exit(2, ExitReason::Shutdown, false), true),
+            Verdict::Ignore
+        ));
+        assert!(matches!(
+            w.receive(id(1), Signal::Kill, true),
+            Verdict::Die(ExitReason::Killed)
         ));
     }
 
@@ -312,11 +323,11 @@ mod tests {
             ..Watch::default()
         };
         assert!(matches!(
-            w.receive(id(1), exit(2, ExitReason::Normal, false)),
+            w.receive(id(1), exit(2, ExitReason::Normal, false), false),
             Verdict::Queue(Queued::Stop(ExitReason::Normal))
         ));
         assert!(matches!(
-            w.receive(id(1), exit(3, ExitReason::Normal, false)),
+            w.receive(id(1), exit(3, ExitReason::Normal, false), false),
             Verdict::Queue(Queued::Info(_))
         ));
     }
@@ -325,11 +336,11 @@ mod tests {
     fn a_removed_link_has_no_effect() {
         let mut w = Watch::default();
         assert!(matches!(
-            w.receive(id(1), exit(2, ExitReason::Shutdown, true)),
+            w.receive(id(1), exit(2, ExitReason::Shutdown, true), false),
             Verdict::Ignore
         ));
         assert!(matches!(
-            w.receive(id(1), exit(2, ExitReason::Shutdown, false)),
+            w.receive(id(1), exit(2, ExitReason::Shutdown, false), false),
             Verdict::Die(ExitReason::Shutdown)
         ));
     }

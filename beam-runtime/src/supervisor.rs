@@ -21,9 +21,12 @@
 //!   among them is not restarted. Restarts happen in start order.
 //! - **Intensity.** More than `max_restarts` restarts within `period` (OTP's default: 1 in
 //!   5 s) means restarting does not help: the supervisor stops all its children in reverse
-//!   order and exits with [`ExitReason::Shutdown`], which its own supervisor sees as the
-//!   failure of a child: the failure escalates. A child that fails to restart counts as
-//!   one more restart, and is retried until the intensity is exceeded.
+//!   order and exits with [`ExitReason::Shutdown`]. Its own supervisor handles that like
+//!   any child's exit: a supervisor child is `Permanent` unless its spec says otherwise,
+//!   so it is restarted, with all its children, and the failure escalates up the tree. A
+//!   child that fails to restart counts as one more restart and is tried again from the
+//!   supervisor's mailbox (so the supervisor still answers calls and stops between
+//!   attempts), until the intensity is exceeded.
 //! - **Stop.** Children stop in reverse start order, each by its [`Shutdown`]: asked to
 //!   stop (after the messages already queued, running `#[terminate]`) and killed if still
 //!   running after a timeout (default 5 s), killed at once (`BrutalKill`, no
@@ -51,8 +54,11 @@
 //! If the child is not restarted (a `Temporary` child, a `Transient` one that stopped
 //! normally, [`terminate_child`](Supervisor#method.terminate_child), or the supervisor
 //! itself exiting), they are dropped then, and their callers get
-//! [`CallError::Exited`] with the child's exit reason. Timer
-//! messages, stop requests and notices of the old incarnation are not carried over.
+//! [`CallError::Exited`] with the child's exit reason. Timer messages, stop requests and
+//! notices of the old incarnation are not carried over. Each supervisor keeps its own
+//! children's messages, even when several run from copies of one spec. A call handed
+//! over and then lost again (the new incarnation crashes while handling it) fails with
+//! [`CallError::NoReply`].
 //!
 //! # Examples
 //!
@@ -103,7 +109,7 @@ mod children;
 mod dynamic;
 mod server;
 
-use std::any::TypeId;
+use std::any::{Any, TypeId};
 use std::borrow::Cow;
 use std::fmt;
 use std::future::Future;
@@ -490,10 +496,7 @@ impl<B: Actor> ChildSpec<B> {
                 name: None,
                 capacity: B::MAILBOX,
                 kind,
-                shared: Arc::new(Slot {
-                    current: watch::Sender::new(None),
-                    handoff: Arc::new(Handoff::new()),
-                }),
+                current: Arc::new(watch::Sender::new(None)),
             },
         }
     }
@@ -533,7 +536,7 @@ impl<B: Actor> ChildSpec<B> {
     #[must_use]
     pub fn handle(&self) -> ChildHandle<B> {
         ChildHandle {
-            current: self.starter.shared.current.subscribe(),
+            current: self.starter.current.subscribe(),
         }
     }
 
@@ -706,16 +709,29 @@ impl fmt::Debug for ChildEntry {
 
 type Starting<'a> = Pin<Box<dyn Future<Output = Result<Arc<dyn Process>, SpawnError>> + Send + 'a>>;
 
+/// Where a supervisor keeps the messages one child's incarnations hand over (a
+/// `Handoff<B>` for a child of type `B`).
+pub(crate) type AnyHandoff = Arc<dyn Any + Send + Sync>;
+
 /// Starts incarnations of one child, whatever its type.
 pub(crate) trait Start: Send + Sync + 'static {
     fn kind(&self) -> ChildKind;
-    /// Spawns an incarnation linked to `parent`, giving it the messages the last one left.
-    fn start<'a>(&'a self, system: &'a ActorSystem, parent: Arc<dyn Process>) -> Starting<'a>;
-    /// The incarnation that was running is gone (`last`); the handle shows none.
+    /// A new place for the messages this child's incarnations hand over, one per
+    /// supervisor running the spec.
+    fn handoff(&self) -> AnyHandoff;
+    /// Spawns an incarnation linked to `parent`, giving it the messages the last one left
+    /// in `handoff`.
+    fn start<'a>(
+        &'a self,
+        system: &'a ActorSystem,
+        parent: Arc<dyn Process>,
+        handoff: &AnyHandoff,
+    ) -> Starting<'a>;
+    /// The incarnation that was running is gone; the handle shows none.
     fn exited(&self);
-    /// The child will not run again for now: the messages the last incarnation left are
-    /// dropped, as its teardown (their callers get its exit reason).
-    fn discard(&self, last: ActorId);
+    /// The child will not run again for now: the messages its last incarnation `last`
+    /// left in `handoff` are dropped, as its teardown (their callers get its exit reason).
+    fn discard(&self, last: ActorId, handoff: &AnyHandoff);
 }
 
 /// The typed part of a child spec.
@@ -724,13 +740,17 @@ struct Starter<B: Actor> {
     name: Option<Cow<'static, str>>,
     capacity: Option<usize>,
     kind: ChildKind,
-    shared: Arc<Slot<B>>,
+    /// The running incarnation, for the spec's handles.
+    current: Arc<watch::Sender<Option<ActorRef<B>>>>,
 }
 
-/// What the incarnations of a child share with its handles.
-struct Slot<B: Actor> {
-    current: watch::Sender<Option<ActorRef<B>>>,
-    handoff: Arc<Handoff<B>>,
+impl<B: Actor> Starter<B> {
+    fn typed(handoff: &AnyHandoff) -> Arc<Handoff<B>> {
+        handoff
+            .clone()
+            .downcast::<Handoff<B>>()
+            .unwrap_or_else(|_| unreachable!("made by this starter"))
+    }
 }
 
 impl<B: Actor> Start for Starter<B> {
@@ -738,26 +758,35 @@ impl<B: Actor> Start for Starter<B> {
         self.kind
     }
 
-    fn start<'a>(&'a self, system: &'a ActorSystem, parent: Arc<dyn Process>) -> Starting<'a> {
+    fn handoff(&self) -> AnyHandoff {
+        Arc::new(Handoff::<B>::new())
+    }
+
+    fn start<'a>(
+        &'a self,
+        system: &'a ActorSystem,
+        parent: Arc<dyn Process>,
+        handoff: &AnyHandoff,
+    ) -> Starting<'a> {
         let builder = SpawnBuilder::<B>::new(system, Owner::Supervisor, (self.make)())
             .linked_to(parent)
-            .handoff(self.shared.handoff.clone())
+            .handoff(Self::typed(handoff))
             .name_key(self.name.clone())
             .capacity(self.capacity);
         Box::pin(async move {
             let child = builder.await?;
             let process: Arc<dyn Process> = child.shared().clone();
-            self.shared.current.send_replace(Some(child));
+            self.current.send_replace(Some(child));
             Ok(process)
         })
     }
 
     fn exited(&self) {
-        self.shared.current.send_replace(None);
+        self.current.send_replace(None);
     }
 
-    fn discard(&self, last: ActorId) {
-        let left = self.shared.handoff.take();
+    fn discard(&self, last: ActorId, handoff: &AnyHandoff) {
+        let left = Self::typed(handoff).take();
         let _ = crate::actor::run::drop_remains(last, left);
     }
 }

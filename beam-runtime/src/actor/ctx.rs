@@ -124,9 +124,9 @@ impl<A: Actor> Ctx<A> {
 
     /// Publishes the exit exactly once: releases the name and root slot, closes the
     /// mailbox (later sends fail with `NoProc`), sets the reason, sends the exit to linked
-    /// and monitoring actors, wakes those waiting for it, removes this actor's own
-    /// monitors, and only then drops the messages still queued, so callers waiting on
-    /// them see `Exited(reason)`.
+    /// and monitoring actors, removes this actor's own monitors, wakes those waiting for
+    /// it, and only then drops the messages still queued, so callers waiting on them see
+    /// `Exited(reason)`.
     ///
     /// If the context is dropped before (the task was killed), its `Drop` publishes
     /// [`ExitReason::Killed`], or the reason of the exit signal that killed it.
@@ -155,12 +155,12 @@ impl<A: Actor> Ctx<A> {
         if let Some(watch) = watch {
             notify_exit(shared.id, *watch, reason);
         }
-        shared.exit.wake();
         if let Some(extras) = &mut self.extras {
             for (monitor, target) in extras.monitoring.drain() {
                 target.remove_monitor(monitor);
             }
         }
+        shared.exit.wake();
         // Too late to change the reason: a panic in a message's `Drop` is only reported.
         let _ = drop_remains(shared.id, leftovers);
     }
@@ -222,6 +222,8 @@ impl<A: Actor> Ctx<A> {
         if other.id() == me.id() {
             return;
         }
+        // Both sides change together with respect to any other link or unlink.
+        let _both = link_lock();
         // This side first: if `other` exits in between, its signal finds the link here.
         me.add_link(other.clone());
         if !other.add_link(me.clone()) {
@@ -238,6 +240,7 @@ impl<A: Actor> Ctx<A> {
     /// actor (an [`Info::Exit`](crate::Info::Exit) already queued is still delivered).
     pub fn unlink<B: Actor>(&mut self, other: &ActorRef<B>) {
         let other = other.shared();
+        let _both = link_lock();
         self.me.shared().remove_link(other.id);
         other.remove_link(self.me.id());
     }
@@ -525,7 +528,7 @@ impl<A: Actor> Ctx<A> {
     /// From here on, exit signals (say, from children linked to this actor, which stop with
     /// `Shutdown`) no longer change the reason; only a kill still ends it.
     pub(crate) async fn wind_down(&mut self) {
-        self.me.shared().mailbox.unwatch(|w| w.exiting = true);
+        self.me.shared().mailbox.begin_exit();
         if let Some(extras) = &mut self.extras {
             let table = self.me.shared().system.deadlines();
             extras.children.stop_all(table).await;
@@ -684,6 +687,16 @@ impl Timers {
     }
 }
 
+/// Serialises links and unlinks, so that each changes both sides before another begins
+/// (a link and an unlink of the same pair must not interleave into a one-sided link).
+/// Exits do not take it: a closed mailbox refuses new links by itself.
+fn link_lock() -> std::sync::MutexGuard<'static, ()> {
+    static LINKS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LINKS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// A child or top-level actor, seen without its type.
 pub(crate) type Child = Arc<dyn Process>;
 
@@ -742,7 +755,8 @@ pub(crate) async fn stop_process(process: &dyn Process, deadline: &mut Timer<'_>
 /// scheduling point and publishes `Killed`; one stuck in a handler that never yields
 /// cannot be waited for, so this gives up after a short grace.
 pub(crate) async fn kill_process(process: &dyn Process) {
-    if process.signal(Signal::Kill) {
-        let _ = tokio::time::timeout(KILL_GRACE, process.exit().wait()).await;
-    }
+    // Even when the kill finds the actor already exiting: it is gone only once its exit
+    // is published (a supervised one has handed its messages over by then).
+    process.signal(Signal::Kill);
+    let _ = tokio::time::timeout(KILL_GRACE, process.exit().wait()).await;
 }

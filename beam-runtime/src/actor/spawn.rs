@@ -168,8 +168,23 @@ impl<'a, A: Actor> SpawnBuilder<'a, A> {
             mailbox: Mailbox::new(capacity),
             exit: ExitCell::new(),
         });
+        // A supervised actor's inherited messages come first, before its name makes it
+        // reachable; if it does not start, they go back.
+        if let Some(handoff) = &handoff {
+            shared
+                .mailbox
+                .seed(handoff.take().into_iter().map(Envelope::Msg));
+        }
+        let give_back = || {
+            if let Some(handoff) = &handoff {
+                handoff.keep(shared.mailbox.close().0);
+            }
+        };
         if let Some(name) = &name {
-            system.register(name.clone(), &shared)?;
+            if let Err(err) = system.register(name.clone(), &shared) {
+                give_back();
+                return Err(err);
+            }
         }
         let process: Arc<dyn Process> = shared.clone();
         let root = match &owner {
@@ -179,6 +194,7 @@ impl<'a, A: Actor> SpawnBuilder<'a, A> {
                     if let Some(name) = &name {
                         system.unregister(name, shared.id);
                     }
+                    give_back();
                     return Err(err);
                 }
             },
@@ -194,11 +210,6 @@ impl<'a, A: Actor> SpawnBuilder<'a, A> {
         }
         if let Owner::Parent(children) = owner {
             children.push(process);
-        }
-        if let Some(handoff) = &handoff {
-            shared
-                .mailbox
-                .seed(handoff.take().into_iter().map(Envelope::Msg));
         }
         // From here the context owns the name and the root slot: dropping the task, even
         // before its first poll, releases them and publishes `Killed`.

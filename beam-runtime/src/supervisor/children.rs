@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{ChildCounts, ChildEntry, ChildInfo, ChildKind, Shutdown};
+use super::{AnyHandoff, ChildCounts, ChildEntry, ChildInfo, ChildKind, Shutdown};
 use crate::actor::ctx::{kill_process, stop_process};
 use crate::actor::{ActorId, Process};
 use crate::deadline::Timer;
@@ -21,6 +21,10 @@ pub(super) type Key = u64;
 struct Child {
     spec: ChildEntry,
     running: Option<Arc<dyn Process>>,
+    /// The last incarnation that ran, once one has exited.
+    last: Option<ActorId>,
+    /// The messages its incarnations hand over to the next, for this supervisor alone.
+    handoff: AnyHandoff,
 }
 
 #[derive(Default)]
@@ -36,11 +40,14 @@ impl Children {
     pub(super) fn push(&mut self, spec: ChildEntry) -> Key {
         let key = self.next;
         self.next += 1;
+        let handoff = spec.start.handoff();
         self.list.insert(
             key,
             Child {
                 spec,
                 running: None,
+                last: None,
+                handoff,
             },
         );
         key
@@ -81,13 +88,25 @@ impl Children {
         self.list.range(key..).map(|(&k, _)| k).collect()
     }
 
-    /// Removes a child (its incarnation, if any, is left to run: stop it first).
+    /// Removes a child (its incarnation, if any, is left to run: stop it first), dropping
+    /// the messages its last incarnation left.
     pub(super) fn remove(&mut self, key: Key) -> Option<ChildEntry> {
+        self.discard(key);
         let child = self.list.remove(&key)?;
         if let Some(process) = &child.running {
             self.running.remove(&process.id());
         }
         Some(child.spec)
+    }
+
+    /// Drops the messages child `key`'s last incarnation left, as that incarnation's
+    /// teardown: the child will not run again for now.
+    pub(super) fn discard(&mut self, key: Key) {
+        if let Some(child) = self.list.get(&key) {
+            if let Some(last) = child.last {
+                child.spec.start.discard(last, &child.handoff);
+            }
+        }
     }
 
     /// Starts an incarnation of child `key`, linked to `parent`.
@@ -97,8 +116,11 @@ impl Children {
         system: &ActorSystem,
         parent: Arc<dyn Process>,
     ) -> Result<Arc<dyn Process>, SpawnError> {
-        let start = self.list[&key].spec.start.clone();
-        let process = start.start(system, parent).await?;
+        let Some(child) = self.list.get(&key) else {
+            return Err(SpawnError::Aborted);
+        };
+        let (start, handoff) = (child.spec.start.clone(), child.handoff.clone());
+        let process = start.start(system, parent, &handoff).await?;
         self.running.insert(process.id(), key);
         if let Some(child) = self.list.get_mut(&key) {
             child.running = Some(process.clone());
@@ -111,17 +133,20 @@ impl Children {
         self.running.remove(&actor);
         if let Some(child) = self.list.get_mut(&key) {
             child.running = None;
+            child.last = Some(actor);
             child.spec.start.exited();
         }
     }
 
-    /// Stops child `key`'s incarnation by its shutdown (its handle then shows none);
-    /// returns the id of the incarnation stopped.
+    /// Stops child `key`'s incarnation by its shutdown (its handle then shows none), and
+    /// keeps the messages it leaves for the next; returns the id of the incarnation
+    /// stopped.
     pub(super) async fn stop(&mut self, key: Key, system: &ActorSystem) -> Option<ActorId> {
         let child = self.list.get_mut(&key)?;
         let process = child.running.take()?;
         let id = process.id();
         self.running.remove(&id);
+        child.last = Some(id);
         child.spec.start.exited();
         let table = system.deadlines();
         match child.spec.shutdown {
@@ -136,14 +161,26 @@ impl Children {
         Some(id)
     }
 
-    /// Stops every running child among `keys`, last first, and drops the messages they
-    /// left.
+    /// Stops every running child among `keys`, last first, keeping the messages they
+    /// leave for their next incarnations.
+    pub(super) async fn stop_each(&mut self, keys: &[Key], system: &ActorSystem) {
+        for &key in keys.iter().rev() {
+            self.stop(key, system).await;
+        }
+    }
+
+    /// Stops every running child among `keys`, last first, and drops the messages left by
+    /// each (running or not): they will not run again.
     pub(super) async fn stop_all(&mut self, keys: &[Key], system: &ActorSystem) {
         for &key in keys.iter().rev() {
-            if let Some(last) = self.stop(key, system).await {
-                self.list[&key].spec.start.discard(last);
-            }
+            self.stop(key, system).await;
+            self.discard(key);
         }
+    }
+
+    /// Whether child `key` exists and is not running: one a retried restart may start.
+    pub(super) fn is_stopped(&self, key: Key) -> bool {
+        self.list.get(&key).is_some_and(|c| c.running.is_none())
     }
 
     pub(super) fn infos(&self) -> Vec<ChildInfo> {

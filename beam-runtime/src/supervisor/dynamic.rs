@@ -4,7 +4,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::children::Children;
+use super::children::{Children, Key};
 use super::{
     ChildCounts, ChildEntry, ChildError, ChildInfo, ChildSpec, Intensity, Report, Restart,
     Shutdown, SpecError, Started, SupervisorError, reported, restarts, start_top,
@@ -200,39 +200,56 @@ impl DynamicSupervisor {
             .children
             .by_actor(child)
             .ok_or_else(|| ChildError::NotFound(child.to_string()))?;
-        if let Some(last) = self.children.stop(key, &ctx.system().clone()).await {
-            self.children.spec(key).start.discard(last);
-        }
+        self.children.stop(key, &ctx.system().clone()).await;
         self.children.remove(key);
         Ok(())
+    }
+
+    /// Tries a restart again that failed, from the supervisor's own mailbox.
+    #[cast]
+    async fn retry(&mut self, key: Key, ctx: &mut Ctx<Self>) {
+        if self.children.is_stopped(key) {
+            self.restart(key, ctx).await;
+        }
     }
 }
 
 impl DynamicSupervisor {
-    /// Restarts child `from` if its restart type says so, retrying within the intensity;
-    /// removes it otherwise.
+    /// Restarts child `from` if its restart type says so, within the intensity; removes it
+    /// otherwise.
     async fn child_exited(&mut self, from: ActorId, reason: ExitReason, ctx: &mut Ctx<Self>) {
         let Some(key) = self.children.by_actor(from) else {
             return;
         };
         self.children.exited(key, from);
         if !restarts(self.children.spec(key).restart, &reason) {
-            self.children.spec(key).start.discard(from);
             self.children.remove(key);
             return;
         }
-        let system = ctx.system().clone();
-        loop {
-            if !self.intensity.note_restart() {
-                self.children.spec(key).start.discard(from);
-                ctx.stop_with(ExitReason::Shutdown);
-                return;
-            }
-            let me: Arc<dyn Process> = ctx.me().shared().clone();
-            if self.children.start(key, &system, me).await.is_ok() {
-                return;
-            }
+        if !self.intensity.note_restart() {
+            ctx.stop_with(ExitReason::Shutdown);
+            return;
         }
+        self.restart(key, ctx).await;
+    }
+
+    /// Starts child `key` again; a failure counts as one more restart and is retried
+    /// later from the mailbox, until the intensity is exceeded.
+    async fn restart(&mut self, key: Key, ctx: &mut Ctx<Self>) {
+        let me: Arc<dyn Process> = ctx.me().shared().clone();
+        if self
+            .children
+            .start(key, &ctx.system().clone(), me)
+            .await
+            .is_ok()
+        {
+            return;
+        }
+        if !self.intensity.note_restart() {
+            ctx.stop_with(ExitReason::Shutdown);
+            return;
+        }
+        let _ = ctx.me().retry(key);
     }
 }
 

@@ -73,13 +73,25 @@ impl Supervisor {
     #[call]
     async fn terminate_one(&mut self, id: String, ctx: &mut Ctx<Self>) -> Answer<()> {
         let key = self.find(&id)?;
-        if let Some(last) = self.children.stop(key, &ctx.system().clone()).await {
-            self.children.spec(key).start.discard(last);
-        }
+        self.children.stop(key, &ctx.system().clone()).await;
         if self.children.spec(key).restart == Restart::Temporary {
             self.children.remove(key);
+        } else {
+            self.children.discard(key);
         }
         Ok(())
+    }
+
+    /// Tries a restart again that failed: from the supervisor's own mailbox, so that it
+    /// handles other messages (a stop, a call) between attempts.
+    #[cast]
+    async fn retry(&mut self, keys: Vec<Key>, ctx: &mut Ctx<Self>) {
+        // Children deleted or started meanwhile are left alone.
+        let keys: Vec<Key> = keys
+            .into_iter()
+            .filter(|&k| self.children.is_stopped(k))
+            .collect();
+        self.restart_group(keys, ctx).await;
     }
 
     #[call]
@@ -175,14 +187,15 @@ impl Supervisor {
         self.children.exited(key, from);
         let restart = self.children.spec(key).restart;
         if !restarts(restart, &reason) {
-            self.children.spec(key).start.discard(from);
             if restart == Restart::Temporary {
                 self.children.remove(key);
+            } else {
+                self.children.discard(key);
             }
             return;
         }
         if !self.intensity.note_restart() {
-            self.children.spec(key).start.discard(from);
+            // `#[terminate]` stops the others and drops every child's messages.
             ctx.stop_with(ExitReason::Shutdown);
             return;
         }
@@ -195,43 +208,40 @@ impl Supervisor {
         let system = ctx.system().clone();
         let mut restarting = Vec::with_capacity(group.len());
         for &sibling in group.iter().rev() {
-            let stopped = self.children.stop(sibling, &system).await;
+            self.children.stop(sibling, &system).await;
             if self.children.spec(sibling).restart == Restart::Temporary && sibling != key {
                 // Temporary siblings are not restarted: their specs go.
-                if let Some(last) = stopped {
-                    self.children.spec(sibling).start.discard(last);
-                }
                 self.children.remove(sibling);
             } else {
                 restarting.push(sibling);
             }
         }
         restarting.reverse();
-        self.restart_group(&restarting, ctx).await;
+        self.restart_group(restarting, ctx).await;
     }
 
-    /// Starts the children `keys` in order; after a failure, stops those started and tries
-    /// again, each attempt counting as a restart, until the intensity is exceeded.
-    async fn restart_group(&mut self, keys: &[Key], ctx: &mut Ctx<Self>) {
-        loop {
-            let mut started = 0;
-            for &key in keys {
-                if self.start_child(key, ctx).await.is_err() {
-                    break;
-                }
-                started += 1;
+    /// Starts the children `keys` in order. If one fails, those started are stopped
+    /// again, the attempt counts as a restart, and the supervisor tries again later from
+    /// its mailbox (OTP's `try_again_restart`), until the intensity is exceeded.
+    async fn restart_group(&mut self, keys: Vec<Key>, ctx: &mut Ctx<Self>) {
+        let mut started = 0;
+        for &key in &keys {
+            if self.start_child(key, ctx).await.is_err() {
+                break;
             }
-            if started == keys.len() {
-                return;
-            }
-            self.children
-                .stop_all(&keys[..started], &ctx.system().clone())
-                .await;
-            if !self.intensity.note_restart() {
-                ctx.stop_with(ExitReason::Shutdown);
-                return;
-            }
+            started += 1;
         }
+        if started == keys.len() {
+            return;
+        }
+        self.children
+            .stop_each(&keys[..started], &ctx.system().clone())
+            .await;
+        if !self.intensity.note_restart() {
+            ctx.stop_with(ExitReason::Shutdown);
+            return;
+        }
+        let _ = ctx.me().retry(keys);
     }
 }
 
