@@ -617,12 +617,6 @@ impl std::fmt::Display for Refused {
 
 #[actor]
 impl Strict {
-    #[init]
-    fn init(log: Log, ctx: &mut Ctx<Self>) -> Self {
-        ctx.set_idle_timeout(None);
-        Strict { log }
-    }
-
     #[cast]
     fn apply(&mut self, ok: bool) -> Result<(), Refused> {
         if ok { Ok(()) } else { Err(Refused("cast")) }
@@ -684,7 +678,12 @@ impl Strict {
 async fn an_err_from_a_handler_is_a_crash_with_its_text() {
     let log = log();
     let system = ActorSystem::new();
-    let spawn = || async { system.spawn::<Strict>(log.clone()).await.expect("starts") };
+    let spawn = || async {
+        system
+            .spawn::<Strict>(Strict { log: log.clone() })
+            .await
+            .expect("starts")
+    };
 
     let s = spawn().await;
     s.apply(true).unwrap();

@@ -313,6 +313,10 @@ pub struct SupervisorSpec {
     report: Option<Report>,
 }
 
+/// The answer of a supervisor's call that may fail without the supervisor failing (a
+/// reply spelled `Result` would stop it).
+type Answer<T> = std::result::Result<T, ChildError>;
+
 /// Where a supervisor's `init` leaves the typed reason it failed with.
 type Report = Arc<Mutex<Option<SupervisorError>>>;
 

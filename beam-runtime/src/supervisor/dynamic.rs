@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use super::children::{Children, Key};
 use super::{
-    ChildCounts, ChildEntry, ChildError, ChildInfo, ChildSpec, Intensity, Report, Restart,
+    Answer, ChildCounts, ChildEntry, ChildError, ChildInfo, ChildSpec, Intensity, Report, Restart,
     Shutdown, SpecError, Started, SupervisorError, reported, restarts, start_top,
 };
 use crate::actor::{Actor, ActorId, ActorRef, Ctx, Process};
@@ -130,8 +130,6 @@ pub struct DynamicSupervisor {
     intensity: Intensity,
     children: Children,
 }
-
-type Answer<T> = std::result::Result<T, ChildError>;
 
 #[crate::actor(crate = crate)]
 impl DynamicSupervisor {

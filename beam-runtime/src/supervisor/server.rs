@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::children::{Children, Key};
 use super::{
-    ChildCounts, ChildEntry, ChildError, ChildInfo, ChildSpec, Intensity, Restart, Started,
+    Answer, ChildCounts, ChildEntry, ChildError, ChildInfo, ChildSpec, Intensity, Restart, Started,
     Strategy, SupervisorError, SupervisorSpec, reported, restarts,
 };
 use crate::actor::{Actor, ActorId, ActorRef, Ctx, Process};
@@ -34,10 +34,6 @@ impl std::fmt::Debug for Supervisor {
             .finish_non_exhaustive()
     }
 }
-
-/// The answer of a call that may fail without the supervisor failing (a reply spelled
-/// `Result` would stop it).
-type Answer<T> = std::result::Result<T, ChildError>;
 
 #[crate::actor(crate = crate)]
 impl Supervisor {

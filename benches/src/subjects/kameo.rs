@@ -177,31 +177,20 @@ impl Message<Ping> for Worker {
     }
 }
 
-/// A supervisor that restarts only the worker that failed.
-struct OneForOne;
+/// A supervisor that restarts only the worker that failed (`ALL = false`) or all its
+/// workers when one fails (`ALL = true`).
+struct Sup<const ALL: bool>;
 
-impl Actor for OneForOne {
+impl<const ALL: bool> Actor for Sup<ALL> {
     type Args = Self;
     type Error = Infallible;
 
     fn supervision_strategy() -> SupervisionStrategy {
-        SupervisionStrategy::OneForOne
-    }
-
-    async fn on_start(state: Self::Args, _: ActorRef<Self>) -> Result<Self, Self::Error> {
-        Ok(state)
-    }
-}
-
-/// A supervisor that restarts all its workers when one fails.
-struct OneForAll;
-
-impl Actor for OneForAll {
-    type Args = Self;
-    type Error = Infallible;
-
-    fn supervision_strategy() -> SupervisionStrategy {
-        SupervisionStrategy::OneForAll
+        if ALL {
+            SupervisionStrategy::OneForAll
+        } else {
+            SupervisionStrategy::OneForOne
+        }
     }
 
     async fn on_start(state: Self::Args, _: ActorRef<Self>) -> Result<Self, Self::Error> {
@@ -415,7 +404,7 @@ async fn run_case(case: Case) -> Outcome {
             meter.stop(leaves)
         }
         Case::Restart { n } => {
-            let supervisor = OneForOne::spawn(OneForOne);
+            let supervisor = Sup::<false>::spawn(Sup);
             let (workers, mut seen) = supervised(&supervisor, 1).await;
             let meter = Meter::start();
             for _ in 0..n {
@@ -425,7 +414,7 @@ async fn run_case(case: Case) -> Outcome {
             meter.stop(n)
         }
         Case::CrashBurst { children } => {
-            let supervisor = OneForOne::spawn(OneForOne);
+            let supervisor = Sup::<false>::spawn(Sup);
             let (workers, mut seen) = supervised(&supervisor, children).await;
             let meter = Meter::start();
             for worker in &workers {
@@ -437,7 +426,7 @@ async fn run_case(case: Case) -> Outcome {
             meter.stop(children)
         }
         Case::OneForAll { children, rounds } => {
-            let supervisor = OneForAll::spawn(OneForAll);
+            let supervisor = Sup::<true>::spawn(Sup);
             let (workers, mut seen) = supervised(&supervisor, children).await;
             let meter = Meter::start();
             for _ in 0..rounds {
