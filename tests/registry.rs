@@ -100,3 +100,54 @@ async fn a_name_is_released_when_its_actor_exits() {
         .unwrap();
     assert_eq!(system.whereis(MAIN_ROOM), Some(second));
 }
+
+#[tokio::test]
+async fn a_running_actor_can_be_registered_and_unregistered() {
+    let system = ActorSystem::new();
+    let room_a = system.spawn::<Room>(room("a")).await.unwrap();
+    let room_b = system.spawn::<Room>(room("b")).await.unwrap();
+    system.register(MAIN_ROOM, &room_a).unwrap();
+    // Again: nothing changes.
+    system.register(MAIN_ROOM, &room_a).unwrap();
+    assert_eq!(
+        system.register(MAIN_ROOM, &room_b),
+        Err(RegistryError::NameTaken("room:main".into()))
+    );
+    // Several names for one actor.
+    let alias = Name::<Room>::new("room:alias");
+    system.register(&alias, &room_a).unwrap();
+    assert_eq!(system.whereis(&alias), Some(room_a.clone()));
+
+    // Unregistering needs the name's type to match.
+    assert!(!system.unregister(Name::<Lobby>::new("room:main")));
+    assert!(system.unregister(MAIN_ROOM));
+    assert!(!system.unregister(MAIN_ROOM));
+    assert!(room_a.is_alive());
+    system.register(MAIN_ROOM, &room_b).unwrap();
+    assert_eq!(system.whereis(MAIN_ROOM), Some(room_b.clone()));
+
+    // Exits purge names registered after the spawn too.
+    system.stop(&room_a).await;
+    assert_eq!(system.whereis(&alias), None);
+    assert_eq!(system.register(&alias, &room_a), Err(RegistryError::NoProc));
+    system.stop(&room_b).await;
+    assert!(system.registered().is_empty());
+}
+
+#[tokio::test]
+async fn registering_and_leaving_many_times_keeps_no_stale_records() {
+    let system = ActorSystem::new();
+    let room_a = system.spawn::<Room>(room("a")).await.unwrap();
+    let rooms = Group::<Room>::new("rooms");
+    for _ in 0..1000 {
+        system.register(MAIN_ROOM, &room_a).unwrap();
+        assert!(system.unregister(MAIN_ROOM));
+        system.join(&rooms, &room_a).unwrap();
+        assert!(system.leave(&rooms, &room_a));
+    }
+    // Nothing is left on the actor: a fresh registration is purged by its exit.
+    system.join(&rooms, &room_a).unwrap();
+    system.stop(&room_a).await;
+    assert!(system.members(&rooms).is_empty());
+    assert!(format!("{system:?}").contains("groups_and_topics: 0"));
+}

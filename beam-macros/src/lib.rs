@@ -1,6 +1,6 @@
 //! Procedural macros of beam. Use them through the `beam-runtime` crate, which re-exports
 //! them: `#[actor]` on an inherent `impl` block, its helper attributes on the methods, and
-//! `names!` for typed actor names. The documentation with examples lives on the
+//! `names!` for typed registry keys (names, groups, topics). The documentation with examples lives on the
 //! re-exports in `beam-runtime`.
 
 mod args;
@@ -58,7 +58,7 @@ pub fn handle_continue(_args: TokenStream, input: TokenStream) -> TokenStream {
     fallback::stray("handle_continue", input.into()).into()
 }
 
-/// Declares typed actor names as constants; duplicate names do not compile.
+/// Declares typed registry keys (names, groups, topics) as constants; duplicates do not compile.
 #[proc_macro]
 pub fn names(input: TokenStream) -> TokenStream {
     r#gen::registry::names(input.into()).into()

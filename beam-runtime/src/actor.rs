@@ -302,6 +302,8 @@ pub(crate) trait Process: Send + Sync {
     fn add_monitor(&self, monitor: MonitorRef, watcher: Arc<dyn Process>) -> bool;
     /// Forgets a monitor on this actor.
     fn remove_monitor(&self, monitor: MonitorRef);
+    /// Forgets one of its registrations (it left the key before exiting).
+    fn forget(&self, registration: &crate::registry::Registration);
     /// The typed actor behind, for a downcast to `Shared<A>`.
     fn into_any(self: Arc<Self>) -> Arc<dyn std::any::Any + Send + Sync>;
 }
@@ -352,6 +354,10 @@ impl<A: Actor> Process for Shared<A> {
         self.mailbox.unwatch(|w| {
             w.monitors.remove(&monitor);
         });
+    }
+
+    fn forget(&self, registration: &crate::registry::Registration) {
+        self.mailbox.unwatch(|w| w.forget(registration));
     }
 
     fn into_any(self: Arc<Self>) -> Arc<dyn std::any::Any + Send + Sync> {

@@ -93,6 +93,18 @@ pub enum LookupError {
     },
 }
 
+/// Why a registration in the [registry](crate::registry) failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RegistryError {
+    /// Another live actor holds this name.
+    #[error("the name `{0}` is already taken")]
+    NameTaken(String),
+    /// The actor has exited.
+    #[error("the actor is not alive")]
+    NoProc,
+}
+
 /// Shutting the system down did not finish in time.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("shutdown timed out: {killed} actor(s) were killed")]
@@ -117,6 +129,9 @@ pub enum Error {
     /// A lookup failed.
     #[error(transparent)]
     Lookup(#[from] LookupError),
+    /// A registration failed.
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
     /// A shutdown timed out.
     #[error(transparent)]
     Shutdown(#[from] ShutdownError),

@@ -20,10 +20,12 @@ pub mod __private;
 
 pub use actor::{Actor, ActorId, ActorRef, Ctx, SpawnBuilder, Spawning, TimerRef};
 pub use call::{Call, DEFAULT_CALL_TIMEOUT};
-pub use error::{CallError, Error, LookupError, SendError, ShutdownError, SpawnError};
+pub use error::{
+    CallError, Error, LookupError, RegistryError, SendError, ShutdownError, SpawnError,
+};
 pub use exit::ExitReason;
 pub use message::{Info, Reply};
-pub use registry::{IntoName, Name};
+pub use registry::{Fanout, Group, IntoName, Name, Topic};
 pub use signal::MonitorRef;
 pub use supervisor::{ChildSpec, DynamicSupervisor, Supervisor, SupervisorSpec};
 pub use system::{ActorSystem, DEFAULT_SHUTDOWN_TIMEOUT};
@@ -147,12 +149,18 @@ pub use beam_macros::terminate;
 /// [`#[actor]`](macro@actor) impl block; see there and [`Ctx::continue_with`].
 pub use beam_macros::handle_continue;
 
-/// Declares typed actor names as constants of type [`Name<A>`].
+/// Declares typed [`registry`] keys as constants: actor names
+/// ([`Name<A>`]), process groups ([`Group<A>`]) and event topics ([`Topic<E>`]).
 ///
-/// Each entry reads `vis NAME: ActorType = "text";`, with optional doc comments. Spawning
-/// another actor type under a name, or expecting another type from
-/// [`ActorSystem::whereis`], does not compile; neither do two entries with the same text.
-/// Write `crate = path;` first if the runtime crate is renamed.
+/// Each entry reads `vis NAME: ActorType = "text";` for a name, `vis NAME: Group<ActorType>
+/// = "text";` for a group and `vis NAME: Topic<EventType> = "text";` for a topic, with
+/// optional doc comments. Spawning another actor type under a name, joining another type
+/// to a group, or expecting another type from [`ActorSystem::whereis`] does not compile;
+/// neither do a name or group for a type that is not an actor, a topic whose event is not
+/// `Clone + Send + 'static`, nor two names with the same text, nor two groups (or topics)
+/// of one type with the same text. Each kind has its own namespace, and a group's or
+/// topic's type is part of its key, so a name, a `Group<Worker>` and a `Group<Auditor>`
+/// may all be "jobs". Write `crate = path;` first if the runtime crate is renamed.
 ///
 /// # Examples
 ///
@@ -164,14 +172,22 @@ pub use beam_macros::handle_continue;
 /// #[actor]
 /// impl Cache {}
 ///
+/// #[derive(Clone)]
+/// struct Evicted(String);
+///
 /// beam_runtime::names! {
 ///     /// The process-wide cache.
 ///     pub CACHE: Cache = "cache";
 ///     BACKUP_CACHE: Cache = "cache:backup";
+///     /// Every cache, for broadcasts.
+///     pub CACHES: Group<Cache> = "cache";
+///     /// Keys evicted from any cache.
+///     pub EVICTIONS: Topic<Evicted> = "cache:evictions";
 /// }
 ///
 /// assert_eq!(CACHE.as_str(), "cache");
-/// # let _ = BACKUP_CACHE;
+/// assert_eq!(CACHES.as_str(), "cache");
+/// # let _ = (BACKUP_CACHE, EVICTIONS);
 /// ```
 pub use beam_macros::names;
 
@@ -202,8 +218,8 @@ pub use beam_macros::names;
 pub mod prelude {
     pub use crate::{
         Actor, ActorId, ActorRef, ActorSystem, CallError, ChildSpec, Ctx, DynamicSupervisor,
-        ExitReason, Info, LookupError, MonitorRef, Name, Reply, SendError, SpawnError, Supervisor,
-        SupervisorSpec, Task, TaskError, TimerRef,
+        ExitReason, Group, Info, LookupError, MonitorRef, Name, RegistryError, Reply, SendError,
+        SpawnError, Supervisor, SupervisorSpec, Task, TaskError, TimerRef, Topic,
     };
     pub use beam_macros::{actor, call, cast, handle_continue, info, init, terminate};
 }

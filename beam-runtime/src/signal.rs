@@ -98,6 +98,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::actor::{ActorId, Process};
 use crate::exit::ExitReason;
+use crate::registry::Registration;
 
 /// Identifies one monitor, from [`Ctx::monitor`](crate::Ctx::monitor); it comes back in
 /// the [`Info::Down`](crate::Info::Down) it produces.
@@ -158,6 +159,8 @@ pub(crate) struct Watch {
     pub(crate) links: HashMap<ActorId, Arc<dyn Process>>,
     /// The monitors on this actor, and who holds each.
     pub(crate) monitors: HashMap<MonitorRef, Arc<dyn Process>>,
+    /// The names, groups and topics this actor is registered under.
+    pub(crate) registry: Vec<Registration>,
 }
 
 /// What receiving a signal comes to.
@@ -223,6 +226,14 @@ impl Watch {
             && self.doom.is_none()
             && self.links.is_empty()
             && self.monitors.is_empty()
+            && self.registry.is_empty()
+    }
+
+    /// Forgets one registration (the actor left the key before exiting).
+    pub(crate) fn forget(&mut self, registration: &Registration) {
+        if let Some(at) = self.registry.iter().position(|r| r == registration) {
+            self.registry.swap_remove(at);
+        }
     }
 }
 

@@ -27,8 +27,6 @@
 //! # }
 //! ```
 
-use std::borrow::Cow;
-use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
 use std::num::NonZeroUsize;
@@ -40,12 +38,12 @@ use slab::Slab;
 use crate::actor::ctx::{Child, stop_process};
 use crate::actor::run::current_actor;
 use crate::actor::spawn::{Owner, SpawnBuilder};
-use crate::actor::{Actor, ActorId, ActorRef, Envelope, Process, Shared};
+use crate::actor::{Actor, ActorRef, Envelope, Process};
 use crate::call::deadline_after;
 use crate::deadline::{Deadlines, Timer};
-use crate::error::{LookupError, ShutdownError, SpawnError};
+use crate::error::{ShutdownError, SpawnError};
 use crate::exit::ExitReason;
-use crate::registry::{Entry, IntoName};
+use crate::registry::Table;
 use crate::signal::{OUTSIDE, Signal};
 use crate::task::{Task, TaskActor};
 
@@ -66,7 +64,7 @@ pub struct ActorSystem {
 }
 
 struct Inner {
-    registry: Mutex<HashMap<Cow<'static, str>, Entry>>,
+    registry: Mutex<Table>,
     roots: Mutex<Roots>,
     deadlines: Arc<Deadlines>,
 }
@@ -89,7 +87,7 @@ struct Roots {
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct RootSlot(NonZeroUsize);
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // No user code runs under these locks, so a poisoned one is still consistent.
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
@@ -106,7 +104,7 @@ impl ActorSystem {
     pub fn new() -> Self {
         Self {
             inner: Arc::new(Inner {
-                registry: Mutex::new(HashMap::new()),
+                registry: Mutex::new(Table::default()),
                 roots: Mutex::new(Roots::default()),
                 deadlines: Arc::default(),
             }),
@@ -130,45 +128,6 @@ impl ActorSystem {
         let (work, result) = Task::prepare(fut);
         let actor = SpawnBuilder::<TaskActor>::new(self, Owner::System, work).start_now()?;
         Ok(Task::new(result, actor))
-    }
-
-    /// The live actor registered under `name`, if there is one of the name's type.
-    #[must_use]
-    pub fn whereis<N: IntoName>(&self, name: N) -> Option<ActorRef<N::Actor>>
-    where
-        N::Actor: Actor,
-    {
-        self.lookup(name).ok()
-    }
-
-    /// The live actor registered under `name`; an error says whether there is none or one of
-    /// another type.
-    pub fn lookup<N: IntoName>(&self, name: N) -> Result<ActorRef<N::Actor>, LookupError>
-    where
-        N::Actor: Actor,
-    {
-        let key = name.key();
-        let registry = lock(&self.inner.registry);
-        let entry = registry
-            .get(key)
-            .ok_or_else(|| LookupError::NotFound(key.to_owned()))?;
-        match entry.shared.clone().downcast::<Shared<N::Actor>>() {
-            Ok(shared) => Ok(ActorRef::from_shared(shared)),
-            Err(_) => Err(LookupError::WrongType {
-                name: key.to_owned(),
-                expected: std::any::type_name::<N::Actor>(),
-                found: entry.type_name,
-            }),
-        }
-    }
-
-    /// The names registered now, in no particular order.
-    #[must_use]
-    pub fn registered(&self) -> Vec<String> {
-        lock(&self.inner.registry)
-            .keys()
-            .map(|k| k.to_string())
-            .collect()
     }
 
     /// Sends `actor` an exit signal with `reason`, OTP's `exit(Pid, Reason)`:
@@ -263,33 +222,6 @@ impl ActorSystem {
         lock(&self.inner.roots).shutting_down
     }
 
-    pub(crate) fn register<A: Actor>(
-        &self,
-        key: Cow<'static, str>,
-        shared: &Arc<Shared<A>>,
-    ) -> Result<(), SpawnError> {
-        let mut registry = lock(&self.inner.registry);
-        if registry.contains_key(&key) {
-            return Err(SpawnError::NameTaken(key.into_owned()));
-        }
-        registry.insert(
-            key,
-            Entry {
-                id: shared.id,
-                type_name: std::any::type_name::<A>(),
-                shared: shared.clone(),
-            },
-        );
-        Ok(())
-    }
-
-    pub(crate) fn unregister(&self, key: &str, id: ActorId) {
-        let mut registry = lock(&self.inner.registry);
-        if registry.get(key).is_some_and(|e| e.id == id) {
-            registry.remove(key);
-        }
-    }
-
     /// Tracks a new top-level actor for shutdown, before its task exists (so it cannot
     /// remove itself before it is added).
     pub(crate) fn add_root(&self, process: Arc<dyn Process>) -> Result<RootSlot, SpawnError> {
@@ -299,6 +231,11 @@ impl ActorSystem {
         }
         let key = roots.actors.insert(process);
         Ok(RootSlot(NonZeroUsize::MIN.saturating_add(key)))
+    }
+
+    /// The registry's table, for the [`registry`](crate::registry) module.
+    pub(crate) fn registry(&self) -> &Mutex<Table> {
+        &self.inner.registry
     }
 
     /// Starts the system's call-deadline timer task on the current runtime, unless it runs.
@@ -318,10 +255,15 @@ impl ActorSystem {
 
 impl fmt::Debug for ActorSystem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (names, groups_and_topics) = {
+            let table = lock(&self.inner.registry);
+            (table.names.len(), table.set_count())
+        };
         let roots = lock(&self.inner.roots);
         f.debug_struct("ActorSystem")
             .field("top_level_actors", &roots.actors.len())
-            .field("names", &lock(&self.inner.registry).len())
+            .field("names", &names)
+            .field("groups_and_topics", &groups_and_topics)
             .field("shutting_down", &roots.shutting_down)
             .finish()
     }

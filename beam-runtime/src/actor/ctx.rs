@@ -1,7 +1,6 @@
 //! [`Ctx`], what a handler can reach of its own actor: its ref, the system, children,
 //! timers, the stash, deferred work and stopping.
 
-use std::borrow::Cow;
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::future::{Future, poll_fn};
@@ -88,7 +87,6 @@ pub struct Ctx<A: Actor> {
 }
 
 struct Extras<A: Actor> {
-    name: Option<Cow<'static, str>>,
     idle: Idle,
     stop: Option<ExitReason>,
     timers: Timers,
@@ -102,31 +100,24 @@ struct Extras<A: Actor> {
 }
 
 impl<A: Actor> Ctx<A> {
-    /// The context of a new actor, which from now on owns its name and root slot: they are
-    /// released when it exits, or when the context is dropped first.
-    pub(crate) fn new(
-        me: ActorRef<A>,
-        name: Option<Cow<'static, str>>,
-        root: Option<RootSlot>,
-    ) -> Self {
-        let mut ctx = Self {
+    /// The context of a new actor, which from now on owns its root slot (and its
+    /// registrations): they are released when it exits, or when the context is dropped
+    /// first.
+    pub(crate) fn new(me: ActorRef<A>, root: Option<RootSlot>) -> Self {
+        Self {
             me,
             batch: None,
             extras: None,
             pending_continue: None,
             root,
-        };
-        if name.is_some() {
-            ctx.extras().name = name;
         }
-        ctx
     }
 
-    /// Publishes the exit exactly once: releases the name and root slot, closes the
-    /// mailbox (later sends fail with `NoProc`), sets the reason, sends the exit to linked
-    /// and monitoring actors, removes this actor's own monitors, wakes those waiting for
-    /// it, and only then drops the messages still queued, so callers waiting on them see
-    /// `Exited(reason)`.
+    /// Publishes the exit exactly once: releases the root slot, closes the mailbox (later
+    /// sends fail with `NoProc`), removes its names, groups and topics from the registry,
+    /// sets the reason, sends the exit to linked and monitoring actors, removes this
+    /// actor's own monitors, wakes those waiting for it, and only then drops the messages
+    /// still queued, so callers waiting on them see `Exited(reason)`.
     ///
     /// If the context is dropped before (the task was killed), its `Drop` publishes
     /// [`ExitReason::Killed`], or the reason of the exit signal that killed it.
@@ -135,13 +126,10 @@ impl<A: Actor> Ctx<A> {
         if shared.exit.reason().is_some() {
             return;
         }
-        if let Some(name) = self.extras.as_mut().and_then(|e| e.name.take()) {
-            shared.system.unregister(&name, shared.id);
-        }
         if let Some(slot) = self.root.take() {
             shared.system.remove_root(slot);
         }
-        let (queued, watch) = shared.mailbox.close();
+        let (queued, mut watch) = shared.mailbox.close();
         // Taken but not handled, then still queued: in the order they were sent.
         let mut leftovers = self.batch.take().map(|b| *b).unwrap_or_default();
         leftovers.extend(queued);
@@ -149,6 +137,11 @@ impl<A: Actor> Ctx<A> {
             // A supervised actor's messages wait for its next incarnation; the supervisor
             // hears of the exit only after they are in place.
             leftovers = handoff.keep(leftovers);
+        }
+        if let Some(watch) = &mut watch {
+            shared
+                .system
+                .purge(shared.id, std::mem::take(&mut watch.registry));
         }
         let reason = shared.exit.set(reason);
         // Linked and monitoring actors hear of the exit before anyone waiting for it wakes.
@@ -622,7 +615,6 @@ impl Idle {
 impl<A: Actor> Extras<A> {
     fn boxed() -> Box<Self> {
         Box::new(Self {
-            name: None,
             idle: Idle::default(),
             stop: None,
             timers: Timers::default(),

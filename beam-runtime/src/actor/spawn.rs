@@ -14,7 +14,7 @@ use super::Ctx;
 use super::ctx::Children;
 use super::run::{ActorTask, fail_init, init_now, life, run};
 use super::{Actor, ActorId, ActorRef, Envelope, ExitCell, Handoff, Process, Shared};
-use crate::error::SpawnError;
+use crate::error::{RegistryError, SpawnError};
 use crate::exit::ExitReason;
 use crate::mailbox::{MAX_CAPACITY, Mailbox};
 use crate::registry::IntoName;
@@ -175,15 +175,23 @@ impl<'a, A: Actor> SpawnBuilder<'a, A> {
                 .mailbox
                 .seed(handoff.take().into_iter().map(Envelope::Msg));
         }
-        let give_back = || {
+        // Undoes the above when the actor does not start after all.
+        let abandon = || {
+            let (queued, watch) = shared.mailbox.close();
             if let Some(handoff) = &handoff {
-                handoff.keep(shared.mailbox.close().0);
+                handoff.keep(queued);
+            }
+            if let Some(watch) = watch {
+                system.purge(shared.id, watch.registry);
             }
         };
-        if let Some(name) = &name {
-            if let Err(err) = system.register(name.clone(), &shared) {
-                give_back();
-                return Err(err);
+        if let Some(name) = name {
+            if let Err(err) = system.register_name(name, shared.clone()) {
+                abandon();
+                return Err(match err {
+                    RegistryError::NameTaken(name) => SpawnError::NameTaken(name),
+                    RegistryError::NoProc => SpawnError::Aborted,
+                });
             }
         }
         let process: Arc<dyn Process> = shared.clone();
@@ -191,10 +199,7 @@ impl<'a, A: Actor> SpawnBuilder<'a, A> {
             Owner::System => match system.add_root(process.clone()) {
                 Ok(slot) => Some(slot),
                 Err(err) => {
-                    if let Some(name) = &name {
-                        system.unregister(name, shared.id);
-                    }
-                    give_back();
+                    abandon();
                     return Err(err);
                 }
             },
@@ -211,11 +216,11 @@ impl<'a, A: Actor> SpawnBuilder<'a, A> {
         if let Owner::Parent(children) = owner {
             children.push(process);
         }
-        // From here the context owns the name and the root slot: dropping the task, even
-        // before its first poll, releases them and publishes `Killed`.
+        // From here the context owns the root slot and the registrations: dropping the
+        // task, even before its first poll, releases them and publishes `Killed`.
         let id = shared.id;
         let me = ActorRef::from_shared(shared.clone());
-        let mut ctx = Ctx::new(me, name, root);
+        let mut ctx = Ctx::new(me, root);
         if let Some(handoff) = handoff {
             ctx.set_handoff(handoff);
         }
