@@ -144,4 +144,7 @@ pub enum Error {
     /// A task gave no value.
     #[error(transparent)]
     Task(#[from] crate::task::TaskError),
+    /// A ref could not be typed as an agent.
+    #[error(transparent)]
+    Agent(#[from] crate::agent::AgentError),
 }

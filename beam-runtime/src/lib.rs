@@ -2,6 +2,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod actor;
+pub mod agent;
 pub mod call;
 mod deadline;
 pub mod error;
@@ -19,6 +20,7 @@ pub mod task;
 pub mod __private;
 
 pub use actor::{Actor, ActorId, ActorRef, Ctx, SpawnBuilder, Spawning, TimerRef};
+pub use agent::{Agent, AgentError};
 pub use call::{Call, DEFAULT_CALL_TIMEOUT};
 pub use error::{
     CallError, Error, LookupError, RegistryError, SendError, ShutdownError, SpawnError,
@@ -217,7 +219,7 @@ pub use beam_macros::names;
 /// ```
 pub mod prelude {
     pub use crate::{
-        Actor, ActorId, ActorRef, ActorSystem, CallError, ChildSpec, Ctx, DynamicSupervisor,
+        Actor, ActorId, ActorRef, ActorSystem, Agent, CallError, ChildSpec, Ctx, DynamicSupervisor,
         ExitReason, Group, Info, LookupError, MonitorRef, Name, RegistryError, Reply, SendError,
         SpawnError, Supervisor, SupervisorSpec, Task, TaskError, TimerRef, Topic,
     };
