@@ -377,7 +377,10 @@ impl Journal {
 }
 
 async fn shutdown(system: &ActorSystem) -> Result<(), beam_runtime::Error> {
-    section(8, "A graceful shutdown runs the #[terminate] hooks");
+    section(
+        8,
+        "What runs, and a graceful shutdown that runs the #[terminate] hooks",
+    );
     let journal = |title| Journal {
         title,
         lines: Vec::new(),
@@ -388,7 +391,12 @@ async fn shutdown(system: &ActorSystem) -> Result<(), beam_runtime::Error> {
         audit.write(format!("entry {i}"))?;
         metrics.write(format!("sample {i}"))?;
     }
-    say!("wrote 3 lines to each journal with casts, then system.shutdown().await:");
+    say!("wrote 3 lines to each journal with casts; what runs now, from system.tree():");
+    for line in system.tree().to_string().lines() {
+        say!("  {line}");
+    }
+    say!("system.health() -> {}", system.health());
+    say!("then system.shutdown().await:");
     system.shutdown().await;
     say!(
         "every actor stopped, last started first, each after the messages it had already been sent"

@@ -304,6 +304,12 @@ pub(crate) trait Process: Send + Sync {
     fn remove_monitor(&self, monitor: MonitorRef);
     /// Forgets one of its registrations (it left the key before exiting).
     fn forget(&self, registration: &crate::registry::Registration);
+    /// The actor's type, as `std::any::type_name` spells it.
+    fn type_name(&self) -> &'static str;
+    /// The names it is registered under.
+    fn names(&self) -> Vec<String>;
+    /// Its mailbox: the messages waiting, and the capacity if bounded.
+    fn mailbox(&self) -> (usize, Option<usize>);
     /// The typed actor behind, for a downcast to `Shared<A>`.
     fn into_any(self: Arc<Self>) -> Arc<dyn std::any::Any + Send + Sync>;
 }
@@ -358,6 +364,26 @@ impl<A: Actor> Process for Shared<A> {
 
     fn forget(&self, registration: &crate::registry::Registration) {
         self.mailbox.unwatch(|w| w.forget(registration));
+    }
+
+    fn type_name(&self) -> &'static str {
+        std::any::type_name::<A>()
+    }
+
+    fn names(&self) -> Vec<String> {
+        self.mailbox.watched(|w| {
+            w.registry
+                .iter()
+                .filter_map(|r| match r {
+                    crate::registry::Registration::Name(name) => Some(name.to_string()),
+                    crate::registry::Registration::Set(..) => None,
+                })
+                .collect()
+        })
+    }
+
+    fn mailbox(&self) -> (usize, Option<usize>) {
+        (self.mailbox.len(), self.mailbox.capacity())
     }
 
     fn into_any(self: Arc<Self>) -> Arc<dyn std::any::Any + Send + Sync> {

@@ -7,6 +7,7 @@ pub mod call;
 mod deadline;
 pub mod error;
 pub mod exit;
+pub mod introspection;
 mod mailbox;
 pub mod message;
 pub mod registry;

@@ -31,7 +31,13 @@ pub(crate) const MAX_CAPACITY: usize = Semaphore::MAX_PERMITS;
 pub(crate) struct Mailbox<M> {
     inner: Mutex<Inner<M>>,
     /// Free slots of a bounded mailbox; `None` when unbounded.
-    room: Option<Box<Semaphore>>,
+    room: Option<Box<Room>>,
+}
+
+/// A bounded mailbox's capacity and free slots.
+struct Room {
+    free: Semaphore,
+    capacity: usize,
 }
 
 struct Inner<M> {
@@ -57,7 +63,12 @@ impl<M> Mailbox<M> {
                 abort: None,
                 watch: None,
             }),
-            room: capacity.map(|n| Box::new(Semaphore::new(n))),
+            room: capacity.map(|capacity| {
+                Box::new(Room {
+                    free: Semaphore::new(capacity),
+                    capacity,
+                })
+            }),
         }
     }
 
@@ -68,7 +79,21 @@ impl<M> Mailbox<M> {
     }
 
     pub(crate) fn room(&self) -> Option<&Semaphore> {
-        self.room.as_deref()
+        self.room.as_deref().map(|room| &room.free)
+    }
+
+    /// The capacity of a bounded mailbox.
+    pub(crate) fn capacity(&self) -> Option<usize> {
+        self.room.as_deref().map(|room| room.capacity)
+    }
+
+    /// How many messages wait: for a bounded mailbox, those holding a slot (until handled);
+    /// for an unbounded one, those the receiver has not taken in yet.
+    pub(crate) fn len(&self) -> usize {
+        match self.room.as_deref() {
+            Some(room) => room.capacity.saturating_sub(room.free.available_permits()),
+            None => self.lock().queue.len(),
+        }
     }
 
     /// Appends `item`, bypassing the capacity (system messages and messages that already
@@ -91,7 +116,7 @@ impl<M> Mailbox<M> {
     pub(crate) fn try_reserve(&self) -> Result<bool, crate::SendError> {
         match &self.room {
             None => Ok(false),
-            Some(room) => match room.try_acquire() {
+            Some(room) => match room.free.try_acquire() {
                 Ok(permit) => {
                     permit.forget();
                     Ok(true)
@@ -105,7 +130,7 @@ impl<M> Mailbox<M> {
     /// Gives back the slot of a message the actor has taken out.
     pub(crate) fn release(&self) {
         if let Some(room) = &self.room {
-            room.add_permits(1);
+            room.free.add_permits(1);
         }
     }
 
@@ -135,7 +160,7 @@ impl<M> Mailbox<M> {
         let added = inner.queue.len() - before;
         drop(inner);
         if let Some(room) = &self.room {
-            room.forget_permits(added);
+            room.free.forget_permits(added);
         }
     }
 
@@ -244,7 +269,7 @@ impl<M> Mailbox<M> {
     /// the actor's watch state, whose links and monitors are owed the exit.
     pub(crate) fn close(&self) -> (VecDeque<M>, Option<Box<Watch>>) {
         if let Some(room) = &self.room {
-            room.close();
+            room.free.close();
         }
         let mut inner = self.lock();
         inner.closed = true;

@@ -29,7 +29,8 @@
 
 use std::fmt;
 use std::future::Future;
-use std::num::NonZeroUsize;
+use std::num::{NonZeroU64, NonZeroUsize};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -38,7 +39,7 @@ use slab::Slab;
 use crate::actor::ctx::{Child, stop_process};
 use crate::actor::run::current_actor;
 use crate::actor::spawn::{Owner, SpawnBuilder};
-use crate::actor::{Actor, ActorRef, Envelope, Process};
+use crate::actor::{Actor, ActorId, ActorRef, Envelope, Process};
 use crate::call::deadline_after;
 use crate::deadline::{Deadlines, Timer};
 use crate::error::{ShutdownError, SpawnError};
@@ -65,7 +66,7 @@ pub struct ActorSystem {
 
 struct Inner {
     registry: Mutex<Table>,
-    roots: Mutex<Roots>,
+    actors: Actors,
     deadlines: Arc<Deadlines>,
 }
 
@@ -76,16 +77,63 @@ impl Drop for Inner {
     }
 }
 
+/// How many locks the table of live actors is split over, so that actors spawning and
+/// exiting on different threads rarely wait for each other.
+const SHARDS: usize = 8;
+
+/// Every live actor of a system, for shutdown (the top-level ones) and introspection.
 #[derive(Default)]
-struct Roots {
-    shutting_down: bool,
-    actors: Slab<Child>,
+struct Actors {
+    shutting_down: AtomicBool,
+    shards: [Mutex<Shard>; SHARDS],
 }
 
-/// Where a top-level actor is tracked in its system, until it exits: its slab key plus
-/// one, so that `Option<RootSlot>` takes one word in every actor.
+#[derive(Default)]
+struct Shard {
+    /// Set by shutdown: no more top-level actors.
+    closed: bool,
+    actors: Slab<Tracked>,
+}
+
+/// A live actor as its system tracks it (kept to three words: every actor has one).
+#[derive(Clone)]
+pub(crate) struct Tracked {
+    pub(crate) process: Child,
+    /// The actor that spawned it as its child (a parent or a supervisor); none for a
+    /// top-level actor, stopped by the system's shutdown.
+    parent: Option<NonZeroU64>,
+}
+
+impl Tracked {
+    /// A top-level actor.
+    pub(crate) fn root(process: Child) -> Self {
+        Self {
+            process,
+            parent: None,
+        }
+    }
+
+    /// A child of `parent`.
+    pub(crate) fn child(process: Child, parent: ActorId) -> Self {
+        Self {
+            process,
+            parent: NonZeroU64::new(parent.as_u64()),
+        }
+    }
+
+    pub(crate) fn is_root(&self) -> bool {
+        self.parent.is_none()
+    }
+
+    pub(crate) fn parent(&self) -> Option<ActorId> {
+        self.parent.map(|p| ActorId::from_raw(p.get()))
+    }
+}
+
+/// Where an actor is tracked in its system, until it exits: its shard and slab key, plus
+/// one, so that `Option<Slot>` takes one word in every actor.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct RootSlot(NonZeroUsize);
+pub(crate) struct Slot(NonZeroUsize);
 
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // No user code runs under these locks, so a poisoned one is still consistent.
@@ -105,7 +153,7 @@ impl ActorSystem {
         Self {
             inner: Arc::new(Inner {
                 registry: Mutex::new(Table::default()),
-                roots: Mutex::new(Roots::default()),
+                actors: Actors::default(),
                 deadlines: Arc::default(),
             }),
         }
@@ -197,14 +245,27 @@ impl ActorSystem {
         let mut deadline = Timer::at(self.deadlines(), deadline_after(timeout));
         // A snapshot: entries leave the slab only when their actor exits, so a shutdown that
         // is itself cancelled leaves nothing untracked.
-        let mut actors: Vec<Child> = {
-            let mut roots = lock(&self.inner.roots);
-            roots.shutting_down = true;
-            roots.actors.iter().map(|(_, c)| c.clone()).collect()
-        };
-        actors.sort_unstable_by_key(|c| std::cmp::Reverse(c.id()));
+        self.inner
+            .actors
+            .shutting_down
+            .store(true, Ordering::Relaxed);
+        // With their ids: sorting by a field of each actor would visit every actor's
+        // memory many times over.
+        let mut actors: Vec<(ActorId, Child)> = Vec::new();
+        for shard in &self.inner.actors.shards {
+            let mut shard = lock(shard);
+            shard.closed = true;
+            actors.extend(
+                shard
+                    .actors
+                    .iter()
+                    .filter(|(_, t)| t.is_root())
+                    .map(|(_, t)| (t.process.id(), t.process.clone())),
+            );
+        }
+        actors.sort_unstable_by_key(|(id, _)| std::cmp::Reverse(*id));
         let mut killed = 0;
-        for child in &actors {
+        for (_, child) in &actors {
             if !stop_process(&**child, &mut deadline).await {
                 killed += 1;
             }
@@ -219,18 +280,37 @@ impl ActorSystem {
     /// `true` once [`shutdown`](Self::shutdown) has begun.
     #[must_use]
     pub fn is_shutting_down(&self) -> bool {
-        lock(&self.inner.roots).shutting_down
+        self.inner.actors.shutting_down.load(Ordering::Relaxed)
     }
 
-    /// Tracks a new top-level actor for shutdown, before its task exists (so it cannot
-    /// remove itself before it is added).
-    pub(crate) fn add_root(&self, process: Arc<dyn Process>) -> Result<RootSlot, SpawnError> {
-        let mut roots = lock(&self.inner.roots);
-        if roots.shutting_down {
+    /// Tracks a new actor, before its task exists (so it cannot remove itself before it is
+    /// added): a top-level one (`root`) is refused once shutdown has begun.
+    pub(crate) fn track(&self, tracked: Tracked) -> Result<Slot, SpawnError> {
+        // Actor ids are consecutive, so spawns spread over the shards.
+        let at = (tracked.process.id().as_u64() % SHARDS as u64) as usize;
+        let mut shard = lock(&self.inner.actors.shards[at]);
+        if tracked.is_root() && shard.closed {
             return Err(SpawnError::ShuttingDown);
         }
-        let key = roots.actors.insert(process);
-        Ok(RootSlot(NonZeroUsize::MIN.saturating_add(key)))
+        let key = shard.actors.insert(tracked);
+        Ok(Slot(NonZeroUsize::MIN.saturating_add(key * SHARDS + at)))
+    }
+
+    /// Stops tracking an actor that has exited.
+    pub(crate) fn untrack(&self, slot: Slot) {
+        let n = slot.0.get() - 1;
+        lock(&self.inner.actors.shards[n % SHARDS])
+            .actors
+            .try_remove(n / SHARDS);
+    }
+
+    /// Every live actor now, in no particular order.
+    pub(crate) fn tracked(&self) -> Vec<Tracked> {
+        let mut all = Vec::new();
+        for shard in &self.inner.actors.shards {
+            all.extend(lock(shard).actors.iter().map(|(_, t)| t.clone()));
+        }
+        all
     }
 
     /// The registry's table, for the [`registry`](crate::registry) module.
@@ -247,10 +327,6 @@ impl ActorSystem {
     pub(crate) fn deadlines(&self) -> &Deadlines {
         &self.inner.deadlines
     }
-
-    pub(crate) fn remove_root(&self, slot: RootSlot) {
-        lock(&self.inner.roots).actors.try_remove(slot.0.get() - 1);
-    }
 }
 
 impl fmt::Debug for ActorSystem {
@@ -259,12 +335,18 @@ impl fmt::Debug for ActorSystem {
             let table = lock(&self.inner.registry);
             (table.names.len(), table.set_count())
         };
-        let roots = lock(&self.inner.roots);
+        let (mut actors, mut top_level) = (0, 0);
+        for shard in &self.inner.actors.shards {
+            let shard = lock(shard);
+            actors += shard.actors.len();
+            top_level += shard.actors.iter().filter(|(_, t)| t.is_root()).count();
+        }
         f.debug_struct("ActorSystem")
-            .field("top_level_actors", &roots.actors.len())
+            .field("actors", &actors)
+            .field("top_level_actors", &top_level)
             .field("names", &names)
             .field("groups_and_topics", &groups_and_topics)
-            .field("shutting_down", &roots.shutting_down)
+            .field("shutting_down", &self.is_shutting_down())
             .finish()
     }
 }

@@ -172,7 +172,11 @@ impl<A: Actor> fmt::Debug for ActorRef<A> {
 
 /// The last path segment of a type's name, for messages.
 pub(crate) fn short_type_name<T>() -> &'static str {
-    let full = std::any::type_name::<T>();
+    short_name(std::any::type_name::<T>())
+}
+
+/// A type's name without its module path.
+pub(crate) fn short_name(full: &str) -> &str {
     full.rsplit("::").next().unwrap_or(full)
 }
 

@@ -20,7 +20,7 @@ use crate::error::SpawnError;
 use crate::exit::ExitReason;
 use crate::mailbox::Batch;
 use crate::signal::{MonitorRef, Signal, notify_exit};
-use crate::system::{ActorSystem, RootSlot};
+use crate::system::{ActorSystem, Slot};
 use crate::task::{self, Task, TaskActor, TaskError};
 
 /// How long a parent waits for each child to stop before killing it.
@@ -82,8 +82,8 @@ pub struct Ctx<A: Actor> {
     /// What most actors never use, allocated on first use to keep idle actors small.
     extras: Option<Box<Extras<A>>>,
     pending_continue: Option<A::Continue>,
-    /// The actor's slot among the system's top-level actors, if it is one.
-    root: Option<RootSlot>,
+    /// Where the system tracks the actor while it lives.
+    slot: Option<Slot>,
 }
 
 struct Extras<A: Actor> {
@@ -100,20 +100,20 @@ struct Extras<A: Actor> {
 }
 
 impl<A: Actor> Ctx<A> {
-    /// The context of a new actor, which from now on owns its root slot (and its
+    /// The context of a new actor, which from now on owns its slot in the system (and its
     /// registrations): they are released when it exits, or when the context is dropped
     /// first.
-    pub(crate) fn new(me: ActorRef<A>, root: Option<RootSlot>) -> Self {
+    pub(crate) fn new(me: ActorRef<A>, slot: Slot) -> Self {
         Self {
             me,
             batch: None,
             extras: None,
             pending_continue: None,
-            root,
+            slot: Some(slot),
         }
     }
 
-    /// Publishes the exit exactly once: releases the root slot, closes the mailbox (later
+    /// Publishes the exit exactly once: releases its slot in the system, closes the mailbox (later
     /// sends fail with `NoProc`), removes its names, groups and topics from the registry,
     /// sets the reason, sends the exit to linked and monitoring actors, removes this
     /// actor's own monitors, wakes those waiting for it, and only then drops the messages
@@ -126,8 +126,8 @@ impl<A: Actor> Ctx<A> {
         if shared.exit.reason().is_some() {
             return;
         }
-        if let Some(slot) = self.root.take() {
-            shared.system.remove_root(slot);
+        if let Some(slot) = self.slot.take() {
+            shared.system.untrack(slot);
         }
         let (queued, mut watch) = shared.mailbox.close();
         // Taken but not handled, then still queued: in the order they were sent.

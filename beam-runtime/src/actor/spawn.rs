@@ -12,13 +12,13 @@ use tokio::sync::oneshot;
 
 use super::Ctx;
 use super::ctx::Children;
-use super::run::{ActorTask, fail_init, init_now, life, run};
+use super::run::{ActorTask, current_actor, fail_init, init_now, life, run};
 use super::{Actor, ActorId, ActorRef, Envelope, ExitCell, Handoff, Process, Shared};
 use crate::error::{RegistryError, SpawnError};
 use crate::exit::ExitReason;
 use crate::mailbox::{MAX_CAPACITY, Mailbox};
 use crate::registry::IntoName;
-use crate::system::ActorSystem;
+use crate::system::{ActorSystem, Tracked};
 
 /// Configures and starts an actor; returned by [`ActorSystem::spawn`] and [`Ctx::spawn`].
 ///
@@ -195,15 +195,19 @@ impl<'a, A: Actor> SpawnBuilder<'a, A> {
             }
         }
         let process: Arc<dyn Process> = shared.clone();
-        let root = match &owner {
-            Owner::System => match system.add_root(process.clone()) {
-                Ok(slot) => Some(slot),
-                Err(err) => {
-                    abandon();
-                    return Err(err);
-                }
-            },
-            Owner::Parent(_) | Owner::Supervisor => None,
+        // A child is spawned from inside its parent (or supervisor).
+        let tracked = match (&owner, current_actor()) {
+            (Owner::Parent(_) | Owner::Supervisor, Some(parent)) => {
+                Tracked::child(process.clone(), parent)
+            }
+            _ => Tracked::root(process.clone()),
+        };
+        let slot = match system.track(tracked) {
+            Ok(slot) => slot,
+            Err(err) => {
+                abandon();
+                return Err(err);
+            }
         };
         if let Some(parent) = link {
             let parent_id = parent.id();
@@ -220,7 +224,7 @@ impl<'a, A: Actor> SpawnBuilder<'a, A> {
         // task, even before its first poll, releases them and publishes `Killed`.
         let id = shared.id;
         let me = ActorRef::from_shared(shared.clone());
-        let mut ctx = Ctx::new(me, root);
+        let mut ctx = Ctx::new(me, slot);
         if let Some(handoff) = handoff {
             ctx.set_handoff(handoff);
         }
