@@ -1,10 +1,12 @@
 //! The hot path's allocation budget, counted with a counting global allocator: no heap
-//! allocation per cast, at most one per call (the reply slot), two per spawn.
+//! allocation per cast (even observed by telemetry), at most one per call (the reply
+//! slot), two per spawn.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use beam_runtime::prelude::*;
+use beam_runtime::telemetry;
 
 struct Counting;
 
@@ -92,6 +94,35 @@ fn casts_allocate_nothing_calls_once_and_spawns_twice() {
             per_call <= N as usize,
             "{per_call} allocations for {N} calls"
         );
+
+        // Telemetry allocates nothing either: not with a handler on another event, nor
+        // when the handlers it calls allocate nothing themselves.
+        for events in [
+            &[telemetry::events::ACTOR_SPAWN][..],
+            &[
+                telemetry::events::ACTOR_CAST_START,
+                telemetry::events::ACTOR_CAST_STOP,
+            ][..],
+        ] {
+            telemetry::attach("allocations", events, |event| {
+                std::hint::black_box(event);
+            })
+            .unwrap();
+            // Warm up: this thread takes its copy of the handlers.
+            sink.add(0).unwrap();
+            sink.total().await.unwrap();
+            let before = allocations();
+            for n in 0..N {
+                sink.add(n).unwrap();
+            }
+            sink.total().await.unwrap();
+            let with_telemetry = allocations() - before;
+            assert!(
+                with_telemetry <= 1,
+                "{with_telemetry} allocations for {N} casts (and a call) with telemetry on {events:?}"
+            );
+            assert!(telemetry::detach("allocations"));
+        }
 
         // A spawn allocates the actor's shared part and its task, nothing else (the system's
         // table of actors, split in eight, grows by doubling: a few more in all).

@@ -294,6 +294,24 @@ fn actor_impl(actor: &Actor, opts: &Options, n: &Names) -> TokenStream {
         quote!(::core::result::Result::Err(#m))
     };
 
+    // What telemetry and tracing report of a message: its handler's name and kind, and
+    // whether it runs at once (`__handle_now`) or as a future (`__handle`).
+    let describe_arms = messages().map(|h| {
+        let cfgs = &h.cfgs;
+        let variant = h.variant();
+        let ident = h.sig.ident.to_string();
+        let name = ident.strip_prefix("r#").unwrap_or(&ident);
+        let kind = match h.kind {
+            Kind::Call => quote!(#p::HandlerKind::Call),
+            _ => quote!(#p::HandlerKind::Cast),
+        };
+        let sync = !h.is_async();
+        quote! {
+            #(#cfgs)* #msg::#variant { .. } => #p::Describe { name: #name, kind: #kind, sync: #sync },
+        }
+    });
+    let async_init = find(actor, Kind::Init).is_some_and(Handler::is_async);
+
     let info_body = match find(actor, Kind::Info) {
         Some(h) => run(h, p),
         None => TokenStream::new(),
@@ -333,6 +351,13 @@ fn actor_impl(actor: &Actor, opts: &Options, n: &Names) -> TokenStream {
             type Api = #api;
             const MAILBOX: ::core::option::Option<::core::primitive::usize> = #mailbox;
             const TERMINATES: ::core::primitive::bool = #terminates;
+            const ASYNC_INIT: ::core::primitive::bool = #async_init;
+
+            fn __describe(#m: &Self::Msg) -> #p::Describe {
+                match *#m {
+                    #(#describe_arms)*
+                }
+            }
 
             #[allow(unused_variables)]
             fn __init_now(

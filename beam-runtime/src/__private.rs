@@ -25,11 +25,28 @@ pub trait Api<A: Actor>: Send + Sync + 'static {
 #[inline]
 pub fn cast<A: Actor>(raw: &RawRef<A>, msg: A::Msg) -> Result<(), SendError> {
     let mailbox = &raw.shared.mailbox;
-    mailbox.try_reserve()?;
+    if let Err(err) = mailbox.try_reserve() {
+        if err == SendError::Full {
+            overflow(raw);
+        }
+        return Err(err);
+    }
     match mailbox.push(Envelope::Msg(msg)) {
         Ok(()) => Ok(()),
         Err(_) => Err(SendError::NoProc),
     }
+}
+
+/// A cast found the mailbox full: telemetry's `beam.mailbox.overflow`.
+#[cold]
+#[inline(never)]
+fn overflow<A: Actor>(raw: &RawRef<A>) {
+    let shared = &raw.shared;
+    crate::telemetry::emit::mailbox_overflow(
+        shared.id,
+        crate::actor::actor_ref::short_type_name::<A>(),
+        shared.mailbox.capacity().unwrap_or(0),
+    );
 }
 
 /// The reply port of a call and its receiving end (the call's one allocation).
@@ -42,6 +59,43 @@ pub fn reply_pair<A: Actor, T>(raw: &RawRef<A>) -> (Reply<T>, Receiver<Option<T>
 #[inline]
 pub fn call<A: Actor, T>(raw: &RawRef<A>, msg: A::Msg, rx: Receiver<Option<T>>) -> Call<'_, A, T> {
     Call::new(raw, msg, rx)
+}
+
+/// Which kind of handler runs, as telemetry and tracing report it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HandlerKind {
+    /// A `#[call]`.
+    Call,
+    /// A `#[cast]`.
+    Cast,
+    /// The `#[info]` handler.
+    Info,
+    /// The `#[handle_continue]` handler.
+    Continue,
+    /// `#[init]`.
+    Init,
+}
+
+impl HandlerKind {
+    /// The kind as tracing reports it.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Self::Call => "call",
+            Self::Cast => "cast",
+            Self::Info => "info",
+            Self::Continue => "handle_continue",
+            Self::Init => "init",
+        }
+    }
+}
+
+/// The handler a message goes to: its method's name, its kind, and whether it is
+/// synchronous (run by `__handle_now`) or async (run by `__handle`).
+#[derive(Debug, Clone, Copy)]
+pub struct Describe {
+    pub name: &'static str,
+    pub kind: HandlerKind,
+    pub sync: bool,
 }
 
 /// Why `#[init]` failed, as text.

@@ -69,6 +69,13 @@ pub trait Actor: Sized + Send + 'static {
     /// Whether the actor has a `#[terminate]` hook.
     #[doc(hidden)]
     const TERMINATES: bool = true;
+    /// Whether `#[init]` is async (it then runs in the actor's task).
+    #[doc(hidden)]
+    const ASYNC_INIT: bool = false;
+
+    /// The handler a message goes to, for telemetry and tracing.
+    #[doc(hidden)]
+    fn __describe(msg: &Self::Msg) -> crate::__private::Describe;
 
     /// Runs a synchronous (or absent) `#[init]` at once; gives the arguments back when
     /// `#[init]` is async and must run in the actor's task.

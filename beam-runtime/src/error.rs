@@ -147,4 +147,7 @@ pub enum Error {
     /// A ref could not be typed as an agent.
     #[error(transparent)]
     Agent(#[from] crate::agent::AgentError),
+    /// A telemetry handler could not be attached.
+    #[error(transparent)]
+    Telemetry(#[from] crate::telemetry::TelemetryError),
 }

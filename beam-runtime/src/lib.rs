@@ -15,6 +15,7 @@ pub mod signal;
 pub mod supervisor;
 pub mod system;
 pub mod task;
+pub mod telemetry;
 
 #[doc(hidden)]
 #[path = "__private.rs"]

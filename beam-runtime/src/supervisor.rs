@@ -130,6 +130,7 @@ use crate::actor::{Actor, ActorId, ActorRef, Handoff, Process};
 use crate::error::{CallError, SpawnError};
 use crate::registry::IntoName;
 use crate::system::ActorSystem;
+use crate::telemetry::emit;
 
 use crate::exit::ExitReason;
 
@@ -147,6 +148,17 @@ pub enum Strategy {
     OneForAll,
     /// The child that exited and every child started after it.
     RestForOne,
+}
+
+impl Strategy {
+    /// The strategy as telemetry and tracing report it.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Self::OneForOne => "one_for_one",
+            Self::OneForAll => "one_for_all",
+            Self::RestForOne => "rest_for_one",
+        }
+    }
 }
 
 /// When a child that exited is restarted.
@@ -645,8 +657,8 @@ impl Intensity {
     }
 
     /// Records a restart now; `false` if that makes more than `max_restarts` within
-    /// `period`.
-    fn note_restart(&mut self) -> bool {
+    /// `period`, which supervisor `supervisor` then reports.
+    fn note_restart(&mut self, supervisor: ActorId) -> bool {
         let now = Instant::now();
         while self
             .restarts
@@ -656,7 +668,16 @@ impl Intensity {
             self.restarts.pop_front();
         }
         self.restarts.push_back(now);
-        self.restarts.len() <= self.max_restarts as usize
+        let within = self.restarts.len() <= self.max_restarts as usize;
+        if !within {
+            emit::max_restarts(
+                supervisor,
+                self.restarts.len(),
+                self.max_restarts,
+                self.period,
+            );
+        }
+        within
     }
 }
 

@@ -242,6 +242,7 @@ impl ActorSystem {
     /// Like [`shutdown`](Self::shutdown) with a timeout of your choice; the error counts
     /// the actors that had to be killed.
     pub async fn shutdown_with(&self, timeout: Duration) -> Result<(), ShutdownError> {
+        let started = tokio::time::Instant::now();
         let mut deadline = Timer::at(self.deadlines(), deadline_after(timeout));
         // A snapshot: entries leave the slab only when their actor exits, so a shutdown that
         // is itself cancelled leaves nothing untracked.
@@ -270,6 +271,7 @@ impl ActorSystem {
                 killed += 1;
             }
         }
+        crate::telemetry::emit::shutdown(started.elapsed(), actors.len(), killed);
         if killed == 0 {
             Ok(())
         } else {

@@ -12,6 +12,7 @@ use std::time::Duration;
 use tokio::task::AbortHandle;
 use tokio::time::Sleep;
 
+use super::actor_ref::short_type_name;
 use super::run::drop_remains;
 use super::spawn::{Owner, SpawnBuilder};
 use super::{Actor, ActorId, ActorRef, Envelope, Handoff, Process, UNTIMED};
@@ -144,6 +145,8 @@ impl<A: Actor> Ctx<A> {
                 .purge(shared.id, std::mem::take(&mut watch.registry));
         }
         let reason = shared.exit.set(reason);
+        // Before anyone hears of the exit, so that its event comes before theirs.
+        crate::telemetry::emit::actor_stopped(shared.id, short_type_name::<A>, reason);
         // Linked and monitoring actors hear of the exit before anyone waiting for it wakes.
         if let Some(watch) = watch {
             notify_exit(shared.id, *watch, reason);
@@ -184,7 +187,7 @@ impl<A: Actor> Ctx<A> {
         let extras = self.extras.get_or_insert_with(Extras::boxed);
         SpawnBuilder::new(
             &self.me.shared().system,
-            Owner::Parent(&mut extras.children),
+            Owner::Parent(&mut extras.children, self.me.id()),
             args,
         )
     }
@@ -486,6 +489,16 @@ impl<A: Actor> Ctx<A> {
         if let Some(extras) = &mut self.extras {
             extras.idle.restart();
         }
+    }
+
+    /// The failure the current handler stopped the actor with, if any: an `Err` it
+    /// returned (or an [`ExitReason::Error`] it stopped with).
+    pub(crate) fn failure(&self) -> Option<&ExitReason> {
+        self.extras
+            .as_ref()?
+            .stop
+            .as_ref()
+            .filter(|r| matches!(r, ExitReason::Error(_)))
     }
 
     /// A stop asked for by the current handler, if any.

@@ -10,12 +10,14 @@ use std::task::{Context, Poll, ready};
 use pin_project_lite::pin_project;
 use tokio::sync::oneshot;
 
+use super::actor_ref::short_type_name;
 use super::ctx::Ctx;
 use super::{Actor, ActorId, Envelope};
-use crate::__private::InitError;
+use crate::__private::{HandlerKind, InitError};
 use crate::error::SpawnError;
 use crate::exit::ExitReason;
 use crate::message::Info;
+use crate::telemetry::emit::{Observed, Probe, handlers_observed, init_observed};
 
 thread_local! {
     /// The id of the actor being polled on this thread (0 for none).
@@ -145,7 +147,7 @@ pub(crate) fn guarded<F: Future>(fut: F) -> CatchUnwind<F> {
     CatchUnwind { fut }
 }
 
-fn panic_message(payload: &(dyn Any + Send)) -> String {
+pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String {
     if let Some(s) = payload.downcast_ref::<&'static str>() {
         (*s).to_owned()
     } else if let Some(s) = payload.downcast_ref::<String>() {
@@ -187,17 +189,39 @@ pub(crate) async fn run<A: Actor>(
     args: A::Args,
     started: oneshot::Sender<Result<(), SpawnError>>,
 ) {
-    let state = match guarded(A::__init(args, &mut ctx)).await {
-        Ok(Ok(state)) => state,
+    let id = ctx.id();
+    let init = guarded(A::__init(args, &mut ctx));
+    let (out, probe) = if init_observed() {
+        let probe = Probe::start(id, short_type_name::<A>(), "init", HandlerKind::Init);
+        let mut observed = Box::pin(Observed::new(init, probe));
+        let out = observed.as_mut().await;
+        (out, Some(Observed::into_probe(observed)))
+    } else {
+        (init.await, None)
+    };
+    let state = match out {
+        Ok(Ok(state)) => {
+            if let Some(probe) = probe {
+                probe.finish(None);
+            }
+            state
+        }
         Ok(Err(err)) => {
             let message = err.into_message();
             let reason = ExitReason::Error(message.clone());
+            if let Some(probe) = probe {
+                probe.finish(Some(&reason));
+            }
             Box::pin(wind_down(ctx, reason)).await;
             let _ = started.send(Err(SpawnError::Init(message)));
             return;
         }
         Err(panic) => {
-            Box::pin(wind_down(ctx, crash(panic.clone()))).await;
+            let reason = crash(panic.clone());
+            if let Some(probe) = probe {
+                probe.finish(Some(&reason));
+            }
+            Box::pin(wind_down(ctx, reason)).await;
             let _ = started.send(Err(SpawnError::InitPanic(panic)));
             return;
         }
@@ -214,13 +238,17 @@ pub(crate) async fn run<A: Actor>(
 pub(crate) fn life<A: Actor>(mut ctx: Ctx<A>, mut state: A) -> impl Future<Output = ()> + Send {
     async move {
         let reason = loop {
-            let step = match poll_fn(|cx| next_step(cx, &mut state, &mut ctx)).await {
-                Ok(step) => step,
+            let (step, observed) = match poll_fn(|cx| next_step(cx, &mut state, &mut ctx)).await {
+                Ok(next) => next,
                 Err(reason) => break reason,
             };
             // The step is consumed before the await, so no idle actor keeps room for it.
-            if let Err(panic) = guarded(dispatch(&mut state, &mut ctx, step)).await {
-                break crash(panic);
+            let probe = match guarded(dispatch(&mut state, &mut ctx, step, observed)).await {
+                Ok(observed) => observed.map(Observed::into_probe),
+                Err(panic) => break crash(panic),
+            };
+            if let Some(probe) = probe {
+                probe.finish(ctx.failure());
             }
         };
         if A::TERMINATES || ctx.has_children() {
@@ -241,14 +269,19 @@ enum Step<A: Actor> {
 }
 
 pin_project! {
-    /// The handler future of one step.
+    /// The handler future of one step. Observed (by telemetry or tracing), it runs boxed
+    /// in its probe's span, and gives the box back when done, for the probe to be finished
+    /// (the output is one word either way).
     #[project = HandlerProj]
     enum Handler<C, H, I> {
         Continue { #[pin] fut: C },
         Handle { #[pin] fut: H },
         Info { #[pin] fut: I },
+        Observed { fut: Option<ObservedHandler<C, H, I>> },
     }
 }
+
+type ObservedHandler<C, H, I> = Pin<Box<Observed<Handler<C, H, I>>>>;
 
 impl<C, H, I> Future for Handler<C, H, I>
 where
@@ -256,28 +289,62 @@ where
     H: Future<Output = ()>,
     I: Future<Output = ()>,
 {
-    type Output = ();
+    type Output = Option<ObservedHandler<C, H, I>>;
 
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+    #[inline]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.project() {
-            HandlerProj::Continue { fut } => fut.poll(cx),
-            HandlerProj::Handle { fut } => fut.poll(cx),
-            HandlerProj::Info { fut } => fut.poll(cx),
+            HandlerProj::Continue { fut } => fut.poll(cx).map(|()| None),
+            HandlerProj::Handle { fut } => fut.poll(cx).map(|()| None),
+            HandlerProj::Info { fut } => fut.poll(cx).map(|()| None),
+            HandlerProj::Observed { fut } => poll_observed(fut, cx),
         }
     }
 }
 
-/// Starts the handler for `step`.
+/// Polls an observed handler; gives it back when done.
+#[inline(never)]
+fn poll_observed<C, H, I>(
+    fut: &mut Option<ObservedHandler<C, H, I>>,
+    cx: &mut Context<'_>,
+) -> Poll<Option<ObservedHandler<C, H, I>>>
+where
+    C: Future<Output = ()>,
+    H: Future<Output = ()>,
+    I: Future<Output = ()>,
+{
+    let observed = fut.as_mut().expect("polled after it completed");
+    ready!(observed.as_mut().poll(cx));
+    Poll::Ready(fut.take())
+}
+
+/// The probe of a step about to run.
+#[cold]
+#[inline(never)]
+fn probe<A: Actor>(id: ActorId, step: &Step<A>) -> Probe {
+    let (handler, kind) = match step {
+        Step::Continue(_) => ("handle_continue", HandlerKind::Continue),
+        Step::Info(_) => ("info", HandlerKind::Info),
+        Step::Handle(msg) => {
+            let d = A::__describe(msg);
+            (d.name, d.kind)
+        }
+    };
+    Probe::start(id, short_type_name::<A>(), handler, kind)
+}
+
+/// Starts the handler for `step`, under a probe if `observed`.
 fn dispatch<'a, A: Actor>(
     state: &'a mut A,
     ctx: &'a mut Ctx<A>,
     step: Step<A>,
+    observed: bool,
 ) -> Handler<
     impl Future<Output = ()> + Send + 'a,
     impl Future<Output = ()> + Send + 'a,
     impl Future<Output = ()> + Send + 'a,
 > {
-    match step {
+    let plain = |state: &'a mut A, ctx: &'a mut Ctx<A>, step| match step {
         Step::Continue(arg) => Handler::Continue {
             fut: state.__continue(arg, ctx),
         },
@@ -287,28 +354,79 @@ fn dispatch<'a, A: Actor>(
         Step::Info(info) => Handler::Info {
             fut: state.__info(info, ctx),
         },
+    };
+    if observed {
+        let probe = probe(ctx.id(), &step);
+        return Handler::Observed {
+            fut: Some(Box::pin(Observed::new(plain(state, ctx, step), probe))),
+        };
     }
+    plain(state, ctx, step)
 }
 
 /// Runs the messages of synchronous handlers at once, with no future, until a step needs
 /// one (an async handler, deferred work, the idle timeout) or the actor exits or waits.
+///
+/// Whether telemetry or tracing observes handlers is read once per poll, not per message,
+/// and given back with the step for [`dispatch`].
 fn next_step<A: Actor>(
     cx: &mut Context<'_>,
     state: &mut A,
     ctx: &mut Ctx<A>,
-) -> Poll<Result<Step<A>, ExitReason>> {
+) -> Poll<Result<(Step<A>, bool), ExitReason>> {
+    let observed = handlers_observed();
     loop {
         match ready!(next_message(cx, ctx)) {
+            Ok(Step::Handle(msg)) if observed => match handle_observed(state, ctx, msg) {
+                Ok(None) => {}
+                Ok(Some(msg)) => return Poll::Ready(Ok((Step::Handle(msg), observed))),
+                Err(reason) => return Poll::Ready(Err(reason)),
+            },
             Ok(Step::Handle(msg)) => {
                 match catch_unwind(AssertUnwindSafe(|| state.__handle_now(msg, ctx))) {
                     Ok(Ok(())) => {}
-                    Ok(Err(msg)) => return Poll::Ready(Ok(Step::Handle(msg))),
+                    Ok(Err(msg)) => return Poll::Ready(Ok((Step::Handle(msg), observed))),
                     Err(payload) => {
                         return Poll::Ready(Err(crash(panic_message(payload.as_ref()))));
                     }
                 }
             }
-            other => return Poll::Ready(other),
+            Ok(step) => return Poll::Ready(Ok((step, observed))),
+            Err(reason) => return Poll::Ready(Err(reason)),
+        }
+    }
+}
+
+/// [`next_step`]'s handling of one message when observed: a synchronous handler runs in
+/// its probe's span, timed; an async one's message is given back, for [`dispatch`].
+#[cold]
+#[inline(never)]
+fn handle_observed<A: Actor>(
+    state: &mut A,
+    ctx: &mut Ctx<A>,
+    msg: A::Msg,
+) -> Result<Option<A::Msg>, ExitReason> {
+    let describe = A::__describe(&msg);
+    if !describe.sync {
+        return Ok(Some(msg));
+    }
+    let probe = Probe::start(
+        ctx.id(),
+        short_type_name::<A>(),
+        describe.name,
+        describe.kind,
+    );
+    match probe.run(|| catch_unwind(AssertUnwindSafe(|| state.__handle_now(msg, ctx)))) {
+        Ok(Ok(())) => {
+            probe.finish(ctx.failure());
+            Ok(None)
+        }
+        // Not expected: `__describe` says the handler is synchronous.
+        Ok(Err(msg)) => Ok(Some(msg)),
+        Err(payload) => {
+            let reason = crash(panic_message(payload.as_ref()));
+            probe.finish(Some(&reason));
+            Err(reason)
         }
     }
 }

@@ -11,14 +11,20 @@ use pin_project_lite::pin_project;
 use tokio::sync::oneshot;
 
 use super::Ctx;
+use super::actor_ref::short_type_name;
 use super::ctx::Children;
-use super::run::{ActorTask, current_actor, fail_init, init_now, life, run};
+use super::run::{ActorTask, fail_init, init_now, life, run};
 use super::{Actor, ActorId, ActorRef, Envelope, ExitCell, Handoff, Process, Shared};
+use crate::__private::HandlerKind;
 use crate::error::{RegistryError, SpawnError};
 use crate::exit::ExitReason;
 use crate::mailbox::{MAX_CAPACITY, Mailbox};
 use crate::registry::IntoName;
 use crate::system::{ActorSystem, Tracked};
+use crate::telemetry::{
+    self,
+    emit::{Probe, init_observed},
+};
 
 /// Configures and starts an actor; returned by [`ActorSystem::spawn`] and [`Ctx::spawn`].
 ///
@@ -75,8 +81,8 @@ pub struct SpawnBuilder<'a, A: Actor> {
 pub(crate) enum Owner<'a> {
     /// The system, at shutdown: a top-level actor.
     System,
-    /// Its parent actor, before the parent exits.
-    Parent(&'a mut Children),
+    /// Its parent actor (whose id this is), before the parent exits.
+    Parent(&'a mut Children, ActorId),
     /// A supervisor, which tracks it by itself.
     Supervisor,
 }
@@ -185,8 +191,8 @@ impl<'a, A: Actor> SpawnBuilder<'a, A> {
                 system.purge(shared.id, watch.registry);
             }
         };
-        if let Some(name) = name {
-            if let Err(err) = system.register_name(name, shared.clone()) {
+        if let Some(name) = &name {
+            if let Err(err) = system.register_name(name.clone(), shared.clone()) {
                 abandon();
                 return Err(match err {
                     RegistryError::NameTaken(name) => SpawnError::NameTaken(name),
@@ -195,12 +201,14 @@ impl<'a, A: Actor> SpawnBuilder<'a, A> {
             }
         }
         let process: Arc<dyn Process> = shared.clone();
-        // A child is spawned from inside its parent (or supervisor).
-        let tracked = match (&owner, current_actor()) {
-            (Owner::Parent(_) | Owner::Supervisor, Some(parent)) => {
-                Tracked::child(process.clone(), parent)
-            }
-            _ => Tracked::root(process.clone()),
+        let parent = match &owner {
+            Owner::System => None,
+            Owner::Parent(_, parent) => Some(*parent),
+            Owner::Supervisor => link.as_ref().map(|p| p.id()),
+        };
+        let tracked = match parent {
+            Some(parent) => Tracked::child(process.clone(), parent),
+            None => Tracked::root(process.clone()),
         };
         let slot = match system.track(tracked) {
             Ok(slot) => slot,
@@ -217,7 +225,7 @@ impl<'a, A: Actor> SpawnBuilder<'a, A> {
                 w.parent = Some(parent_id);
             });
         }
-        if let Owner::Parent(children) = owner {
+        if let Owner::Parent(children, _) = owner {
             children.push(process);
         }
         // From here the context owns the root slot and the registrations: dropping the
@@ -228,20 +236,39 @@ impl<'a, A: Actor> SpawnBuilder<'a, A> {
         if let Some(handoff) = handoff {
             ctx.set_handoff(handoff);
         }
-        match init_now::<A>(id, args, &mut ctx) {
+        telemetry::emit::actor_spawned(id, short_type_name::<A>, name.as_deref(), parent);
+        // A synchronous `#[init]` runs here, in the spawner: observed, in its span.
+        let probe = (!A::ASYNC_INIT && init_observed())
+            .then(|| Probe::start(id, short_type_name::<A>(), "init", HandlerKind::Init));
+        let init = || init_now::<A>(id, args, &mut ctx);
+        let out = match &probe {
+            Some(probe) => probe.run(init),
+            None => init(),
+        };
+        let finish = |reason: Option<&ExitReason>| {
+            if let Some(probe) = probe {
+                probe.finish(reason);
+            }
+        };
+        match out {
             // A sync `#[init]` (or none) already ran: no hand-shake with the new task.
             Ok(Ok(Ok(state))) => {
+                finish(None);
                 let task = tokio::spawn(ActorTask::new(id, life(ctx, state)));
                 shared.mailbox.set_abort(task.abort_handle());
                 Ok(Started::Running(ActorRef::from_shared(shared)))
             }
             Ok(Ok(Err(err))) => {
                 let message = err.into_message();
-                fail_init(ctx, ExitReason::Error(message.clone()));
+                let reason = ExitReason::Error(message.clone());
+                finish(Some(&reason));
+                fail_init(ctx, reason);
                 Err(SpawnError::Init(message))
             }
             Err(panic) => {
-                fail_init(ctx, ExitReason::Panic(panic.clone()));
+                let reason = ExitReason::Panic(panic.clone());
+                finish(Some(&reason));
+                fail_init(ctx, reason);
                 Err(SpawnError::InitPanic(panic))
             }
             // An async `#[init]` runs in the actor's task; wait for its verdict.
@@ -357,7 +384,7 @@ impl<A: Actor> fmt::Debug for SpawnBuilder<'_, A> {
             .field("actor", &super::actor_ref::short_type_name::<A>())
             .field("name", &self.name)
             .field("capacity", &self.capacity)
-            .field("child", &matches!(self.owner, Owner::Parent(_)))
+            .field("child", &matches!(self.owner, Owner::Parent(..)))
             .field("linked", &self.link.is_some())
             .finish_non_exhaustive()
     }

@@ -65,6 +65,11 @@ impl Children {
         self.list.get(&key).is_some_and(|c| c.running.is_some())
     }
 
+    /// The last incarnation of child `key` that ran, once one has exited.
+    pub(super) fn last(&self, key: Key) -> Option<ActorId> {
+        self.list.get(&key)?.last
+    }
+
     /// The child whose running incarnation is `actor`.
     pub(super) fn by_actor(&self, actor: ActorId) -> Option<Key> {
         self.running.get(&actor).copied()

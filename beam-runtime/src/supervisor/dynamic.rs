@@ -15,6 +15,10 @@ use crate::exit::ExitReason;
 use crate::message::Info;
 use crate::system::ActorSystem;
 use crate::task::{Task, TaskActor};
+use crate::telemetry::emit;
+
+/// A dynamic supervisor's strategy, as telemetry reports it.
+const ONE_FOR_ONE: &str = "one_for_one";
 
 /// The configuration of a [`DynamicSupervisor`]: how many children it takes at most and
 /// its restart intensity.
@@ -220,11 +224,15 @@ impl DynamicSupervisor {
             return;
         };
         self.children.exited(key, from);
+        if !reason.is_normal() {
+            let id = &self.children.spec(key).id;
+            emit::child_crashed(ctx.id(), id, from, &reason, ONE_FOR_ONE);
+        }
         if !restarts(self.children.spec(key).restart, &reason) {
             self.children.remove(key);
             return;
         }
-        if !self.intensity.note_restart() {
+        if !self.intensity.note_restart(ctx.id()) {
             ctx.stop_with(ExitReason::Shutdown);
             return;
         }
@@ -235,15 +243,13 @@ impl DynamicSupervisor {
     /// later from the mailbox, until the intensity is exceeded.
     async fn restart(&mut self, key: Key, ctx: &mut Ctx<Self>) {
         let me: Arc<dyn Process> = ctx.me().shared().clone();
-        if self
-            .children
-            .start(key, &ctx.system().clone(), me)
-            .await
-            .is_ok()
-        {
+        let old = self.children.last(key);
+        if let Ok(new) = self.children.start(key, &ctx.system().clone(), me).await {
+            let id = &self.children.spec(key).id;
+            emit::child_restarted(ctx.id(), id, old, new.id(), ONE_FOR_ONE);
             return;
         }
-        if !self.intensity.note_restart() {
+        if !self.intensity.note_restart(ctx.id()) {
             ctx.stop_with(ExitReason::Shutdown);
             return;
         }

@@ -12,6 +12,7 @@ use crate::actor::{Actor, ActorId, ActorRef, Ctx, Process};
 use crate::error::CallError;
 use crate::exit::ExitReason;
 use crate::message::Info;
+use crate::telemetry::emit;
 
 /// A supervisor: an actor that starts children from a [`SupervisorSpec`] and restarts them
 /// by its rules (see the [module documentation](crate::supervisor)).
@@ -181,6 +182,10 @@ impl Supervisor {
             return;
         };
         self.children.exited(key, from);
+        if !reason.is_normal() {
+            let id = &self.children.spec(key).id;
+            emit::child_crashed(ctx.id(), id, from, &reason, self.strategy.name());
+        }
         let restart = self.children.spec(key).restart;
         if !restarts(restart, &reason) {
             if restart == Restart::Temporary {
@@ -190,7 +195,7 @@ impl Supervisor {
             }
             return;
         }
-        if !self.intensity.note_restart() {
+        if !self.intensity.note_restart(ctx.id()) {
             // `#[terminate]` stops the others and drops every child's messages.
             ctx.stop_with(ExitReason::Shutdown);
             return;
@@ -222,9 +227,12 @@ impl Supervisor {
     async fn restart_group(&mut self, keys: Vec<Key>, ctx: &mut Ctx<Self>) {
         let mut started = 0;
         for &key in &keys {
-            if self.start_child(key, ctx).await.is_err() {
+            let old = self.children.last(key);
+            let Ok(new) = self.start_child(key, ctx).await else {
                 break;
-            }
+            };
+            let id = &self.children.spec(key).id;
+            emit::child_restarted(ctx.id(), id, old, new.id(), self.strategy.name());
             started += 1;
         }
         if started == keys.len() {
@@ -233,7 +241,7 @@ impl Supervisor {
         self.children
             .stop_each(&keys[..started], &ctx.system().clone())
             .await;
-        if !self.intensity.note_restart() {
+        if !self.intensity.note_restart(ctx.id()) {
             ctx.stop_with(ExitReason::Shutdown);
             return;
         }
