@@ -422,7 +422,7 @@ async fn main() -> Result<(), beam_runtime::Error> {
     shutdown(&system).await?;
 
     println!(
-        "\nThat's the tour. Next: `cargo run --example counter`, `chat_room`, `timers` and `supervision`."
+        "\nThat's the tour. Next: `cargo run --example counter`, `chat_room`, `timers`, `supervision`, `pubsub` and `telemetry`."
     );
     Ok(())
 }

@@ -106,7 +106,6 @@
 //! ```
 
 use std::borrow::Cow;
-use std::cell::RefCell;
 use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
@@ -114,10 +113,11 @@ use std::hash::{BuildHasherDefault, Hasher};
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use arc_swap::ArcSwapOption;
 use pin_project_lite::pin_project;
 use tokio::time::Instant;
 
@@ -491,16 +491,8 @@ impl Hasher for Identity {
 
 /// Every attached handler, in attach order; held while the table is rebuilt.
 static ATTACHED: Mutex<Vec<Arc<Attached>>> = Mutex::new(Vec::new());
-/// The table emitters read; `None` while nothing is attached.
-static TABLE: RwLock<Option<Arc<Table>>> = RwLock::new(None);
-/// Bumped after each new table: a thread's cached table is current while this is unchanged.
-static VERSION: AtomicU64 = AtomicU64::new(0);
-
-thread_local! {
-    /// The table this thread last emitted with, and its version: in steady state, an
-    /// emission takes no lock and touches no shared counter.
-    static CACHE: RefCell<Option<(u64, Arc<Table>)>> = const { RefCell::new(None) };
-}
+/// The table emitters read, without a lock; `None` while nothing is attached.
+static TABLE: ArcSwapOption<Table> = ArcSwapOption::const_empty();
 /// A bit per catalog event with at least one handler: the runtime's check.
 static CATALOG: AtomicU64 = AtomicU64::new(0);
 /// A bit per [`filter_bit`] of every name with at least one handler: [`execute`]'s check.
@@ -511,29 +503,11 @@ fn attached() -> MutexGuard<'static, Vec<Arc<Attached>>> {
     ATTACHED.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-fn snapshot() -> Option<Arc<Table>> {
-    TABLE.read().unwrap_or_else(PoisonError::into_inner).clone()
-}
-
-/// Runs `f` on the current table, unless nothing is attached. The thread's cached table
-/// is taken out meanwhile, so that a handler emitting in turn finds its own.
+/// Runs `f` on the current table, unless nothing is attached.
 fn with_table(f: impl FnOnce(&Table)) {
-    let version = VERSION.load(Ordering::Acquire);
-    let cached = CACHE.try_with(|c| c.borrow_mut().take()).ok().flatten();
-    let table = match cached {
-        Some((v, table)) if v == version => table,
-        _ => match snapshot() {
-            Some(table) => table,
-            None => return,
-        },
-    };
-    f(&table);
-    let _ = CACHE.try_with(|c| {
-        let mut c = c.borrow_mut();
-        if c.is_none() {
-            *c = Some((version, table));
-        }
-    });
+    if let Some(table) = TABLE.load().as_deref() {
+        f(table);
+    }
 }
 
 /// A cheap hash of a name, from each segment's length and first and last bytes: the key
@@ -579,8 +553,7 @@ fn publish(attached: &[Arc<Attached>]) {
         }
     }
     let table = (!attached.is_empty()).then(|| Arc::new(Table { catalog, by_hash }));
-    *TABLE.write().unwrap_or_else(PoisonError::into_inner) = table;
-    VERSION.fetch_add(1, Ordering::Release);
+    TABLE.store(table);
     CATALOG.store(catalog_bits, Ordering::Relaxed);
     FILTER.store(filter_bits, Ordering::Relaxed);
 }
@@ -636,10 +609,8 @@ where
 }
 
 /// Detaches the handler attached under `id`; `false` if there was none. Once it returns,
-/// the handler is not called again for events emitted afterwards. The handler itself (with
-/// what it captured) is dropped once each thread that emitted while it was attached has
-/// emitted again, or ended: each thread keeps the handlers it last used, so that an
-/// emission takes no lock.
+/// the handler is not called again for events emitted afterwards; the handler itself (with
+/// what it captured) is dropped once the emissions already running with it are done.
 pub fn detach(id: &str) -> bool {
     let mut attached = attached();
     let before = attached.len();
