@@ -216,3 +216,63 @@ async fn a_full_subscriber_misses_the_event_and_is_counted() {
     assert_eq!(a.orders().await.unwrap(), [1, 2, 3, 4]);
     system.shutdown().await;
 }
+
+/// Uses the registry from its `Drop`: a handler capturing one must be dropped outside the
+/// registry's lock, whether it is replaced, unsubscribed or purged by an exit.
+struct TouchesRegistry(ActorSystem, Arc<AtomicUsize>);
+
+impl Drop for TouchesRegistry {
+    fn drop(&mut self) {
+        let _ = self.0.subscribers(&ORDERS);
+        self.1.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+#[tokio::test]
+async fn a_handler_is_dropped_outside_the_registry_lock() {
+    let system = ActorSystem::new();
+    let dropped = Arc::new(AtomicUsize::new(0));
+    let handler = |system: &ActorSystem, dropped: &Arc<AtomicUsize>| {
+        let guard = TouchesRegistry(system.clone(), dropped.clone());
+        move |l: &ActorRef<Ledger>, order: Order| {
+            let _ = &guard;
+            l.record(order)
+        }
+    };
+    let a = ledger(&system).await;
+    // Replaced, unsubscribed, then purged by the exit.
+    system
+        .subscribe(&ORDERS, &a, handler(&system, &dropped))
+        .unwrap();
+    system
+        .subscribe(&ORDERS, &a, handler(&system, &dropped))
+        .unwrap();
+    assert!(system.unsubscribe(&ORDERS, &a));
+    system
+        .subscribe(&ORDERS, &a, handler(&system, &dropped))
+        .unwrap();
+    system.stop(&a).await;
+    assert_eq!(dropped.load(Ordering::SeqCst), 3);
+    assert!(system.subscribers(&ORDERS).is_empty());
+    system.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_panicking_handler_replaced_meanwhile_leaves_the_new_subscription() {
+    let system = ActorSystem::new();
+    let a = ledger(&system).await;
+    let inner = system.clone();
+    system
+        .subscribe(&ORDERS, &a, move |l, order| {
+            // Subscribes again with a working handler, then panics.
+            inner.subscribe(&ORDERS, l, |l, o| l.record(o)).unwrap();
+            panic!("the old handler fails on order {}", order.id);
+        })
+        .unwrap();
+    let sent = system.publish(&ORDERS, order(1, 5));
+    assert_eq!(sent.panicked, 1);
+    assert_eq!(system.subscribers(&ORDERS), [a.id()]);
+    assert_eq!(system.publish(&ORDERS, order(2, 5)).delivered, 1);
+    assert_eq!(a.orders().await.unwrap(), [2]);
+    system.shutdown().await;
+}

@@ -292,6 +292,23 @@ pub(crate) struct Shared<A: Actor> {
     pub(crate) exit: ExitCell,
 }
 
+impl<A: Actor> Shared<A> {
+    /// Publishes the exit of an actor whose spawn was abandoned before it ran, in case it
+    /// was reached meanwhile (through its name): waiters wake with `reason`, and links and
+    /// monitors made meanwhile hear of it.
+    pub(crate) fn publish_unstarted(
+        &self,
+        reason: ExitReason,
+        watch: Option<Box<crate::signal::Watch>>,
+    ) {
+        let reason = self.exit.set(reason);
+        if let Some(watch) = watch {
+            crate::signal::notify_exit(self.id, *watch, reason);
+        }
+        self.exit.wake();
+    }
+}
+
 /// An actor seen without its type: what parents, links, monitors and the system keep to
 /// reach it.
 pub(crate) trait Process: Send + Sync {

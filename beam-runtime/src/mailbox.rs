@@ -283,7 +283,7 @@ impl<M> Mailbox<M> {
         (queue, watch)
     }
 
-    #[cfg(test)]
+    /// Whether the actor has exited.
     pub(crate) fn is_closed(&self) -> bool {
         self.lock().closed
     }

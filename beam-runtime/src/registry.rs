@@ -281,7 +281,9 @@ impl ActorSystem {
     /// Removes everything a departing actor held.
     pub(crate) fn purge(&self, id: crate::ActorId, registrations: Vec<Registration>) {
         if !registrations.is_empty() {
-            self.table().purge(id, registrations);
+            let garbage = self.table().purge(id, registrations);
+            // A topic handler's captures may run user code as they drop: unlocked.
+            let _ = crate::actor::run::drop_remains(id, garbage);
         }
     }
 
@@ -378,10 +380,15 @@ impl ActorSystem {
     ) -> Result<(), RegistryError> {
         let mut table = self.table();
         if let Some(holder) = table.names.get(&key) {
-            if holder.process.id() == shared.id {
-                return Ok(());
+            if holder.process.id() != shared.id {
+                return Err(RegistryError::NameTaken(key.into_owned()));
             }
-            return Err(RegistryError::NameTaken(key.into_owned()));
+            // Held already, unless it has exited meanwhile (its purge is on the way).
+            return if shared.mailbox.is_closed() {
+                Err(RegistryError::NoProc)
+            } else {
+                Ok(())
+            };
         }
         record(&shared, Registration::Name(key.clone()))?;
         table.names.insert(
@@ -409,10 +416,15 @@ impl ActorSystem {
         if !entry.process.clone().into_any().is::<Shared<N::Actor>>() {
             return false;
         }
-        let entry = table.names.remove(key).expect("found above");
+        let Some(entry) = table.names.remove(key) else {
+            return false;
+        };
+        // Under the lock, so that a registration made meanwhile keeps its record.
         entry
             .process
             .forget(&Registration::Name(Cow::Owned(key.to_owned())));
+        drop(table);
+        drop(entry);
         true
     }
 }

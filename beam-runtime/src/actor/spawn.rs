@@ -13,7 +13,7 @@ use tokio::sync::oneshot;
 use super::Ctx;
 use super::actor_ref::short_type_name;
 use super::ctx::Children;
-use super::run::{ActorTask, fail_init, init_now, life, run};
+use super::run::{ActorTask, drop_remains, fail_init, init_now, life, run};
 use super::{Actor, ActorId, ActorRef, Envelope, ExitCell, Handoff, Process, Shared};
 use crate::__private::HandlerKind;
 use crate::error::{RegistryError, SpawnError};
@@ -184,12 +184,17 @@ impl<'a, A: Actor> SpawnBuilder<'a, A> {
         // Undoes the above when the actor does not start after all.
         let abandon = || {
             let (queued, watch) = shared.mailbox.close();
-            if let Some(handoff) = &handoff {
-                handoff.keep(queued);
-            }
-            if let Some(watch) = watch {
-                system.purge(shared.id, watch.registry);
-            }
+            let rest = match &handoff {
+                Some(handoff) => handoff.keep(queued),
+                None => queued,
+            };
+            let watch = watch.map(|mut watch| {
+                system.purge(shared.id, std::mem::take(&mut watch.registry));
+                watch
+            });
+            // Found by its name meanwhile, it may have callers and watchers.
+            shared.publish_unstarted(ExitReason::NoProc, watch);
+            let _ = drop_remains(shared.id, rest);
         };
         if let Some(name) = &name {
             if let Err(err) = system.register_name(name.clone(), shared.clone()) {

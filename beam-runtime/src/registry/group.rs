@@ -78,7 +78,12 @@ impl ActorSystem {
             .set::<Members<A>>(&group.key)
             .is_some_and(|set| set.position(actor.id()).is_some())
         {
-            return Ok(());
+            // A member already, unless it has exited meanwhile (its purge is on the way).
+            return if actor.shared().mailbox.is_closed() {
+                Err(RegistryError::NoProc)
+            } else {
+                Ok(())
+            };
         }
         record(
             actor.shared(),
@@ -93,12 +98,15 @@ impl ActorSystem {
     pub fn leave<A: Actor>(&self, group: &Group<A>, actor: &ActorRef<A>) -> bool {
         let ty = TypeId::of::<Members<A>>();
         let mut table = self.table();
-        if !table.remove_member(ty, &group.key, actor.id()) {
+        let Some(removed) = table.remove_member(ty, &group.key, actor.id()) else {
             return false;
-        }
+        };
+        // Under the lock, so that a join made meanwhile keeps its record.
         actor
             .shared()
             .forget(&Registration::Set(ty, group.key.clone()));
+        drop(table);
+        drop(removed);
         true
     }
 

@@ -26,11 +26,15 @@ pub(crate) struct NameEntry {
     pub(crate) type_name: &'static str,
 }
 
+/// What the table let go of: dropped only once its lock is released, since a topic's
+/// handler is user code, and so is the `Drop` of what it captured.
+pub(crate) type Garbage = Box<dyn Send>;
+
 /// The members under one duplicate key, for one type (a group's actor type, a topic's
 /// event type).
 pub(crate) trait Set: Send {
-    /// Removes the member `id`; whether it was there.
-    fn remove(&mut self, id: ActorId) -> bool;
+    /// Removes the member `id`, if it is there.
+    fn remove(&mut self, id: ActorId) -> Option<Garbage>;
     fn is_empty(&self) -> bool;
     fn as_any(&self) -> &dyn Any;
     fn as_any_mut(&mut self) -> &mut dyn Any;
@@ -68,12 +72,9 @@ impl<T: Member> Members<T> {
 }
 
 impl<T: Member> Set for Members<T> {
-    fn remove(&mut self, id: ActorId) -> bool {
-        let Some(at) = self.position(id) else {
-            return false;
-        };
-        self.list_mut().remove(at);
-        true
+    fn remove(&mut self, id: ActorId) -> Option<Garbage> {
+        let at = self.position(id)?;
+        Some(Box::new(self.list_mut().remove(at)))
     }
 
     fn is_empty(&self) -> bool {
@@ -138,14 +139,10 @@ impl Table {
     }
 
     /// Removes member `id` from the set of type `ty` under `key`, dropping the set (and
-    /// the key) once empty; whether it was there.
-    pub(crate) fn remove_member(&mut self, ty: TypeId, key: &str, id: ActorId) -> bool {
-        let Some(sets) = self.sets.get_mut(key) else {
-            return false;
-        };
-        let Some(at) = sets.iter().position(|set| set.as_any().type_id() == ty) else {
-            return false;
-        };
+    /// the key) once empty; gives back the member, if it was there, to drop unlocked.
+    pub(crate) fn remove_member(&mut self, ty: TypeId, key: &str, id: ActorId) -> Option<Garbage> {
+        let sets = self.sets.get_mut(key)?;
+        let at = sets.iter().position(|set| set.as_any().type_id() == ty)?;
         let removed = sets[at].remove(id);
         if sets[at].is_empty() {
             sets.swap_remove(at);
@@ -156,28 +153,25 @@ impl Table {
         removed
     }
 
-    /// Removes the name `key` if actor `id` holds it; whether it did.
-    pub(crate) fn remove_name(&mut self, key: &str, id: ActorId) -> bool {
+    /// Removes the name `key` if actor `id` holds it.
+    pub(crate) fn remove_name(&mut self, key: &str, id: ActorId) -> Option<Garbage> {
         if self.names.get(key).is_some_and(|e| e.process.id() == id) {
-            self.names.remove(key);
-            true
+            let entry = self.names.remove(key)?;
+            Some(Box::new(entry.process))
         } else {
-            false
+            None
         }
     }
 
-    /// Removes what actor `id` held, as it exits.
-    pub(crate) fn purge(&mut self, id: ActorId, registrations: Vec<Registration>) {
-        for registration in registrations {
-            match registration {
-                Registration::Name(key) => {
-                    self.remove_name(&key, id);
-                }
-                Registration::Set(ty, key) => {
-                    self.remove_member(ty, &key, id);
-                }
-            }
-        }
+    /// Removes what actor `id` held, as it exits; gives back what to drop unlocked.
+    pub(crate) fn purge(&mut self, id: ActorId, registrations: Vec<Registration>) -> Vec<Garbage> {
+        registrations
+            .into_iter()
+            .filter_map(|registration| match registration {
+                Registration::Name(key) => self.remove_name(&key, id),
+                Registration::Set(ty, key) => self.remove_member(ty, &key, id),
+            })
+            .collect()
     }
 
     /// How many duplicate keys (groups and topics) are in use.

@@ -108,10 +108,17 @@ impl ActorSystem {
         let id = actor.id();
         let target = actor.clone();
         let deliver: Deliver<E> = Arc::new(move |event| handler(&target, event));
+        // Declared after `deliver`, so dropped first: no user code runs under the lock.
         let mut table = self.table();
         if let Some(set) = table.set_mut::<Subscribers<E>>(&topic.key) {
             if let Some(at) = set.position(id) {
-                set.list_mut()[at].deliver = deliver;
+                if actor.shared().mailbox.is_closed() {
+                    // Exited meanwhile: its purge is on the way.
+                    return Err(RegistryError::NoProc);
+                }
+                let old = std::mem::replace(&mut set.list_mut()[at].deliver, deliver);
+                drop(table);
+                discard(old);
                 return Ok(());
             }
         }
@@ -133,7 +140,7 @@ impl ActorSystem {
         E: 'static,
         A: Actor,
     {
-        self.drop_subscriber(topic, &**actor.shared())
+        self.drop_subscriber(topic, &**actor.shared(), None)
     }
 
     /// The ids of the actors subscribed to `topic` now, in the order they subscribed.
@@ -183,19 +190,44 @@ impl ActorSystem {
             Ok(sent) => fanout.count(sent),
             Err(_) => {
                 fanout.panicked += 1;
-                self.drop_subscriber(topic, &*subscriber.actor);
+                // Only this handler: the actor may have subscribed again meanwhile.
+                self.drop_subscriber(topic, &*subscriber.actor, Some(&subscriber.deliver));
             }
         }
     }
 
-    /// Ends the subscription of `actor` to `topic`; whether it had one.
-    fn drop_subscriber<E: 'static>(&self, topic: &Topic<E>, actor: &dyn Process) -> bool {
+    /// Ends the subscription of `actor` to `topic` (if `only` is given, only while its
+    /// handler is that one); whether it ended one.
+    fn drop_subscriber<E: 'static>(
+        &self,
+        topic: &Topic<E>,
+        actor: &dyn Process,
+        only: Option<&Deliver<E>>,
+    ) -> bool {
         let ty = TypeId::of::<Subscribers<E>>();
         let mut table = self.table();
-        if !table.remove_member(ty, &topic.key, actor.id()) {
-            return false;
+        if let Some(only) = only {
+            let current = table.set::<Subscribers<E>>(&topic.key).and_then(|set| {
+                let at = set.position(actor.id())?;
+                Some(Arc::ptr_eq(&set.list[at].deliver, only))
+            });
+            if current != Some(true) {
+                return false;
+            }
         }
+        let Some(removed) = table.remove_member(ty, &topic.key, actor.id()) else {
+            return false;
+        };
+        // Under the lock, so that a subscription made meanwhile keeps its record.
         actor.forget(&Registration::Set(ty, topic.key.clone()));
+        drop(table);
+        discard(removed);
         true
     }
+}
+
+/// Drops a handler let go of by the table, once unlocked: the `Drop` of what it captured is
+/// user code, and a panic there goes no further.
+fn discard<T>(handler: T) {
+    let _ = catch_unwind(AssertUnwindSafe(move || drop(handler)));
 }
