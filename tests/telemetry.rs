@@ -138,6 +138,19 @@ impl Recorder {
             .map(|e| e.name)
             .collect()
     }
+
+    /// Checks that `actor`'s events were exactly `names`, and that its first `exception`
+    /// event carries `expected` as its reason.
+    fn assert_failed(
+        &self,
+        actor: ActorId,
+        names: &[EventName],
+        exception: EventName,
+        expected: &ExitReason,
+    ) {
+        assert_eq!(self.names_about(actor), names);
+        assert_eq!(reason(&self.about(exception, actor)[0]), *expected);
+    }
 }
 
 impl Drop for Recorder {
@@ -690,17 +703,15 @@ async fn a_panicking_cast_is_an_exception_then_the_actor_stops_with_the_panic() 
     probe.explode_later().unwrap();
     let panic = ExitReason::Panic("probe exploded later".into());
     assert_eq!(probe.wait_for_exit().await, panic);
-    assert_eq!(
-        rec.names_about(probe.id()),
-        [
+    rec.assert_failed(
+        probe.id(),
+        &[
             events::ACTOR_CAST_START,
             events::ACTOR_CAST_EXCEPTION,
-            events::ACTOR_STOP
-        ]
-    );
-    assert_eq!(
-        reason(&rec.about(events::ACTOR_CAST_EXCEPTION, probe.id())[0]),
-        panic
+            events::ACTOR_STOP,
+        ],
+        events::ACTOR_CAST_EXCEPTION,
+        &panic,
     );
     system.shutdown().await;
 }
@@ -716,19 +727,17 @@ async fn a_handler_returning_err_is_an_exception_too() {
     probe.check(2).unwrap();
     let failed = ExitReason::Error("expected 2, found 1".into());
     assert_eq!(probe.wait_for_exit().await, failed);
-    assert_eq!(
-        rec.names_about(probe.id()),
-        [
+    rec.assert_failed(
+        probe.id(),
+        &[
             events::ACTOR_CAST_START,
             events::ACTOR_CAST_STOP,
             events::ACTOR_CAST_START,
             events::ACTOR_CAST_EXCEPTION,
-            events::ACTOR_STOP
-        ]
-    );
-    assert_eq!(
-        reason(&rec.about(events::ACTOR_CAST_EXCEPTION, probe.id())[0]),
-        failed
+            events::ACTOR_STOP,
+        ],
+        events::ACTOR_CAST_EXCEPTION,
+        &failed,
     );
 
     let probe = system.spawn::<Probe>(Probe { n: 1 }).await.unwrap();
@@ -738,17 +747,15 @@ async fn a_handler_returning_err_is_an_exception_too() {
     );
     let failed = ExitReason::Error("expected 3".into());
     assert_eq!(probe.wait_for_exit().await, failed);
-    assert_eq!(
-        rec.names_about(probe.id()),
-        [
+    rec.assert_failed(
+        probe.id(),
+        &[
             events::ACTOR_CALL_START,
             events::ACTOR_CALL_EXCEPTION,
-            events::ACTOR_STOP
-        ]
-    );
-    assert_eq!(
-        reason(&rec.about(events::ACTOR_CALL_EXCEPTION, probe.id())[0]),
-        failed
+            events::ACTOR_STOP,
+        ],
+        events::ACTOR_CALL_EXCEPTION,
+        &failed,
     );
     system.shutdown().await;
 }

@@ -83,7 +83,7 @@ use std::borrow::Cow;
 use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::marker::PhantomData;
-use std::sync::{Arc, MutexGuard};
+use std::sync::Arc;
 
 use crate::actor::{Actor, ActorRef, Shared};
 use crate::error::{LookupError, RegistryError};
@@ -274,10 +274,6 @@ fn record<A: Actor>(actor: &Shared<A>, registration: Registration) -> Result<(),
 }
 
 impl ActorSystem {
-    pub(crate) fn table(&self) -> MutexGuard<'_, Table> {
-        crate::system::lock(self.registry())
-    }
-
     /// Removes everything a departing actor held.
     pub(crate) fn purge(&self, id: crate::ActorId, registrations: Vec<Registration>) {
         if !registrations.is_empty() {

@@ -316,8 +316,8 @@ impl ActorSystem {
     }
 
     /// The registry's table, for the [`registry`](crate::registry) module.
-    pub(crate) fn registry(&self) -> &Mutex<Table> {
-        &self.inner.registry
+    pub(crate) fn table(&self) -> MutexGuard<'_, Table> {
+        lock(&self.inner.registry)
     }
 
     /// Starts the system's call-deadline timer task on the current runtime, unless it runs.
@@ -334,7 +334,7 @@ impl ActorSystem {
 impl fmt::Debug for ActorSystem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let (names, groups_and_topics) = {
-            let table = lock(&self.inner.registry);
+            let table = self.table();
             (table.names.len(), table.set_count())
         };
         let (mut actors, mut top_level) = (0, 0);

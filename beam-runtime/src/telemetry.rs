@@ -305,52 +305,28 @@ impl fmt::Display for Value<'_> {
     }
 }
 
-impl From<u64> for Value<'_> {
-    fn from(n: u64) -> Self {
-        Self::U64(n)
-    }
+/// `From` for each kind of [`Value`]: `("count", 3u64.into())`.
+macro_rules! value_from {
+    ($($t:ty => $variant:ident),* $(,)?) => {
+        $(
+            impl<'a> From<$t> for Value<'a> {
+                fn from(v: $t) -> Self {
+                    Self::$variant(v)
+                }
+            }
+        )*
+    };
 }
 
-impl From<i64> for Value<'_> {
-    fn from(n: i64) -> Self {
-        Self::I64(n)
-    }
-}
-
-impl From<f64> for Value<'_> {
-    fn from(n: f64) -> Self {
-        Self::F64(n)
-    }
-}
-
-impl From<bool> for Value<'_> {
-    fn from(b: bool) -> Self {
-        Self::Bool(b)
-    }
-}
-
-impl From<Duration> for Value<'_> {
-    fn from(d: Duration) -> Self {
-        Self::Duration(d)
-    }
-}
-
-impl<'a> From<&'a str> for Value<'a> {
-    fn from(s: &'a str) -> Self {
-        Self::Str(s)
-    }
-}
-
-impl From<ActorId> for Value<'_> {
-    fn from(id: ActorId) -> Self {
-        Self::Pid(id)
-    }
-}
-
-impl<'a> From<&'a ExitReason> for Value<'a> {
-    fn from(reason: &'a ExitReason) -> Self {
-        Self::Reason(reason)
-    }
+value_from! {
+    u64 => U64,
+    i64 => I64,
+    f64 => F64,
+    bool => Bool,
+    Duration => Duration,
+    &'a str => Str,
+    ActorId => Pid,
+    &'a ExitReason => Reason,
 }
 
 /// Keyed values: an event's measurements or metadata.
