@@ -34,6 +34,7 @@ pub(crate) mod spawn;
 use std::collections::VecDeque;
 use std::fmt;
 use std::future::Future;
+use std::num::NonZeroU64;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
@@ -287,6 +288,9 @@ impl ExitCell {
 /// The part of an actor that refs share.
 pub(crate) struct Shared<A: Actor> {
     pub(crate) id: ActorId,
+    /// The actor that spawned it as its child (a parent or a supervisor); none for a
+    /// top-level actor, stopped by the system's shutdown.
+    pub(crate) parent: Option<NonZeroU64>,
     pub(crate) system: ActorSystem,
     pub(crate) mailbox: Mailbox<Envelope<A>>,
     pub(crate) exit: ExitCell,
@@ -330,6 +334,8 @@ pub(crate) trait Process: Send + Sync {
     fn forget(&self, registration: &crate::registry::Registration);
     /// The actor's type, as `std::any::type_name` spells it.
     fn type_name(&self) -> &'static str;
+    /// The actor it was spawned as a child of, if any.
+    fn parent(&self) -> Option<ActorId>;
     /// The names it is registered under.
     fn names(&self) -> Vec<String>;
     /// Its mailbox: the messages waiting, and the capacity if bounded.
@@ -392,6 +398,10 @@ impl<A: Actor> Process for Shared<A> {
 
     fn type_name(&self) -> &'static str {
         std::any::type_name::<A>()
+    }
+
+    fn parent(&self) -> Option<ActorId> {
+        self.parent.map(|p| ActorId::from_raw(p.get()))
     }
 
     fn names(&self) -> Vec<String> {

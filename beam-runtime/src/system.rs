@@ -29,7 +29,7 @@
 
 use std::fmt;
 use std::future::Future;
-use std::num::{NonZeroU64, NonZeroUsize};
+use std::num::NonZeroUsize;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
@@ -95,38 +95,26 @@ struct Shard {
     actors: Slab<Tracked>,
 }
 
-/// A live actor as its system tracks it (kept to three words: every actor has one).
+/// A live actor as its system tracks it (kept to two words: every actor has one; its
+/// parent is kept with the actor).
 #[derive(Clone)]
 pub(crate) struct Tracked {
     pub(crate) process: Child,
-    /// The actor that spawned it as its child (a parent or a supervisor); none for a
-    /// top-level actor, stopped by the system's shutdown.
-    parent: Option<NonZeroU64>,
 }
 
 impl Tracked {
-    /// A top-level actor.
-    pub(crate) fn root(process: Child) -> Self {
-        Self {
-            process,
-            parent: None,
-        }
+    pub(crate) fn new(process: Child) -> Self {
+        Self { process }
     }
 
-    /// A child of `parent`.
-    pub(crate) fn child(process: Child, parent: ActorId) -> Self {
-        Self {
-            process,
-            parent: NonZeroU64::new(parent.as_u64()),
-        }
-    }
-
+    /// A top-level actor, which the system's shutdown stops (its children are stopped by
+    /// their parent).
     pub(crate) fn is_root(&self) -> bool {
-        self.parent.is_none()
+        self.parent().is_none()
     }
 
     pub(crate) fn parent(&self) -> Option<ActorId> {
-        self.parent.map(|p| ActorId::from_raw(p.get()))
+        self.process.parent()
     }
 }
 

@@ -3,6 +3,7 @@
 use std::borrow::Cow;
 use std::fmt;
 use std::future::{Future, IntoFuture};
+use std::num::NonZeroU64;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, ready};
@@ -168,8 +169,14 @@ impl<'a, A: Actor> SpawnBuilder<'a, A> {
             return Err(SpawnError::NoRuntime);
         }
         system.start_timers();
+        let parent = match &owner {
+            Owner::System => None,
+            Owner::Parent(_, parent) => Some(*parent),
+            Owner::Supervisor => link.as_ref().map(|p| p.id()),
+        };
         let shared = Arc::new(Shared {
             id: ActorId::next(),
+            parent: parent.and_then(|p| NonZeroU64::new(p.as_u64())),
             system: system.clone(),
             mailbox: Mailbox::new(capacity),
             exit: ExitCell::new(),
@@ -206,16 +213,7 @@ impl<'a, A: Actor> SpawnBuilder<'a, A> {
             }
         }
         let process: Arc<dyn Process> = shared.clone();
-        let parent = match &owner {
-            Owner::System => None,
-            Owner::Parent(_, parent) => Some(*parent),
-            Owner::Supervisor => link.as_ref().map(|p| p.id()),
-        };
-        let tracked = match parent {
-            Some(parent) => Tracked::child(process.clone(), parent),
-            None => Tracked::root(process.clone()),
-        };
-        let slot = match system.track(tracked) {
+        let slot = match system.track(Tracked::new(process.clone())) {
             Ok(slot) => slot,
             Err(err) => {
                 abandon();
