@@ -29,6 +29,7 @@
 pub(crate) mod actor_ref;
 pub(crate) mod ctx;
 pub(crate) mod run;
+pub(crate) mod slot;
 pub(crate) mod spawn;
 
 use std::collections::VecDeque;

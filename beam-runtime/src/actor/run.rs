@@ -12,6 +12,7 @@ use tokio::sync::oneshot;
 
 use super::actor_ref::short_type_name;
 use super::ctx::Ctx;
+use super::slot::FutureSlot;
 use super::{Actor, ActorId, Envelope};
 use crate::__private::{HandlerKind, InitError};
 use crate::error::SpawnError;
@@ -237,13 +238,17 @@ pub(crate) async fn run<A: Actor>(
 #[allow(clippy::manual_async_fn)]
 pub(crate) fn life<A: Actor>(mut ctx: Ctx<A>, mut state: A) -> impl Future<Output = ()> + Send {
     async move {
+        // Where handler futures run: an idle actor keeps a pointer, not room for the
+        // largest of them.
+        let mut slot = FutureSlot::new();
         let reason = loop {
             let (step, observed) = match poll_fn(|cx| next_step(cx, &mut state, &mut ctx)).await {
                 Ok(next) => next,
                 Err(reason) => break reason,
             };
             // The step is consumed before the await, so no idle actor keeps room for it.
-            let probe = match guarded(dispatch(&mut state, &mut ctx, step, observed)).await {
+            let handler = slot.place(|| dispatch(&mut state, &mut ctx, step, observed));
+            let probe = match guarded(handler).await {
                 Ok(observed) => observed.map(Observed::into_probe),
                 Err(panic) => break crash(panic),
             };
