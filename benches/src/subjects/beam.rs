@@ -110,13 +110,16 @@ async fn spawn(
     builder.await.expect("spawn")
 }
 
-/// A skynet node: sums its subtree by spawning ten children and calling them all at once.
+/// A skynet node: sums its subtree by spawning ten children and calling them all at once,
+/// and stops once it has answered (as the raw tasks end after their reply, and kameo's and
+/// actix's nodes when their parent drops them), so its children have stopped by then.
 struct Node;
 
 #[actor]
 impl Node {
     #[call]
     async fn sum(&mut self, num: u64, size: u64, ctx: &mut Ctx<Self>) -> u64 {
+        ctx.stop();
         if size == 1 {
             return num;
         }
