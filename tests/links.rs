@@ -517,6 +517,22 @@ async fn stop_on_a_ref_waits_for_the_exit() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn stop_is_queued_at_once_so_many_actors_stop_together() {
+    let f = Fixture::new();
+    let (a, b) = (f.probe(false).await, f.probe(false).await);
+    // Dropped unpolled: the stop is queued anyway.
+    drop(a.stop());
+    let exit = tokio::time::timeout(Duration::from_secs(1), a.wait_for_exit()).await;
+    assert_eq!(exit, Ok(ExitReason::Normal));
+    let (c, d) = (f.probe(false).await, f.probe(false).await);
+    let exits = [b.stop(), c.stop(), d.stop()];
+    for exit in exits {
+        assert_eq!(exit.await, ExitReason::Normal);
+    }
+    assert_eq!(f.log().len(), 4, "{:?}", f.log());
+}
+
+#[tokio::test(start_paused = true)]
 async fn links_and_monitors_can_be_listed_and_are_cleaned_up() {
     let f = Fixture::new();
     let (a, b) = (f.probe(true).await, f.probe(false).await);

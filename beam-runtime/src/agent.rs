@@ -392,7 +392,7 @@ impl<S> Agent<S> {
     }
 
     /// Stops the agent with [`ExitReason::Normal`] after the closures already sent to it,
-    /// and waits until it has exited; returns the final exit reason
+    /// and returns a future that waits until it has exited, with the final exit reason
     /// ([`ExitReason::NoProc`] if it was not alive). See [`ActorRef::stop`].
     pub fn stop(&self) -> impl Future<Output = ExitReason> + Send + 'static {
         self.actor.stop()

@@ -192,26 +192,51 @@ impl ActorSystem {
     }
 
     /// Stops `actor` with [`ExitReason::Normal`] after the messages already in its mailbox,
-    /// and waits until it has exited (its children stopped and its `#[terminate]` run).
-    /// Returns the final exit reason ([`ExitReason::NoProc`] if it was not alive).
+    /// and returns a future that waits until it has exited (its children stopped and its
+    /// `#[terminate]` run), with the final exit reason ([`ExitReason::NoProc`] if it was
+    /// not alive).
+    ///
+    /// The stop is queued at once, not when the future is first polled, so many actors can
+    /// be stopped together and then waited for:
+    ///
+    /// ```
+    /// # use beam_runtime::prelude::*;
+    /// # struct Idle;
+    /// # #[actor]
+    /// # impl Idle {}
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), beam_runtime::Error> {
+    /// let system = ActorSystem::new();
+    /// let mut actors = Vec::new();
+    /// for _ in 0..3 {
+    ///     actors.push(system.spawn::<Idle>(Idle).await?);
+    /// }
+    /// let exits: Vec<_> = actors.iter().map(|a| system.stop(a)).collect();
+    /// for exit in exits {
+    ///     assert_eq!(exit.await, ExitReason::Normal);
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
     ///
     /// An actor stopping itself should use [`Ctx::stop`](crate::Ctx::stop); called from
-    /// inside the actor itself, this queues the stop and returns [`ExitReason::Normal`] at
-    /// once instead of waiting for its own exit.
+    /// inside the actor itself, this queues the stop and the future returns
+    /// [`ExitReason::Normal`] at once instead of waiting for its own exit.
     pub fn stop<A: Actor>(
         &self,
         actor: &ActorRef<A>,
     ) -> impl Future<Output = ExitReason> + Send + use<A> {
         let shared = actor.shared().clone();
+        let queued = shared
+            .mailbox
+            .push(Envelope::stop(ExitReason::Normal))
+            .is_ok();
+        let own = current_actor() == Some(shared.id);
         async move {
-            if shared
-                .mailbox
-                .push(Envelope::stop(ExitReason::Normal))
-                .is_err()
-            {
+            if !queued {
                 return ExitReason::NoProc;
             }
-            if current_actor() == Some(shared.id) {
+            if own {
                 return ExitReason::Normal;
             }
             shared.exit.wait().await

@@ -101,8 +101,10 @@ impl<A: Actor> ActorRef<A> {
     }
 
     /// Stops the actor with [`ExitReason::Normal`](crate::ExitReason::Normal) after the
-    /// messages already in its mailbox, and waits until it has exited (OTP's
-    /// `gen_server:stop`); the same as [`ActorSystem::stop`](crate::ActorSystem::stop).
+    /// messages already in its mailbox, and returns a future that waits until it has
+    /// exited (OTP's `gen_server:stop`); the same as
+    /// [`ActorSystem::stop`](crate::ActorSystem::stop). The stop is queued at once, not on
+    /// the first poll.
     pub fn stop(&self) -> impl Future<Output = crate::ExitReason> + Send + 'static {
         self.shared().system.stop(self)
     }
