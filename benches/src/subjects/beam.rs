@@ -328,8 +328,13 @@ async fn run_case(case: Case, capacity: Option<usize>) -> Outcome {
             }
             let spawn_time = start.elapsed();
             let bytes = rss_bytes().saturating_sub(before);
+            // Every stop is queued first, then each exit awaited, as kameo's idle actors are
+            // stopped (`system.shutdown` would stop them one after the other, last first).
             let start = Instant::now();
-            system.shutdown_with(Duration::MAX).await.expect("shutdown");
+            let exits: Vec<_> = refs.iter().map(ActorRef::stop).collect();
+            for exit in exits {
+                assert_eq!(exit.await, ExitReason::Normal);
+            }
             return idle_outcome(n, spawn_time, bytes, start.elapsed());
         }
         Case::Churn { n } => {
