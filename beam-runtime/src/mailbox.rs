@@ -98,6 +98,7 @@ impl<M> Mailbox<M> {
 
     /// Appends `item`, bypassing the capacity (system messages and messages that already
     /// hold a slot). Gives the item back if the mailbox is closed.
+    #[inline]
     pub(crate) fn push(&self, item: M) -> Result<(), M> {
         let mut inner = self.lock();
         if inner.closed {
