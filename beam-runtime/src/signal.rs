@@ -12,7 +12,7 @@
 //!   (trappable) `Killed` reason, so a kill does not cascade as a kill.
 //!
 //! An exit signal that kills an actor takes effect at its next await point, like
-//! [`ActorRef::kill`] (an actor busy with a burst of messages yields at least every 128
+//! [`ActorRef::kill`] (an actor busy with a burst of messages yields at least every 512
 //! of them): the actor's `#[terminate]` hook does not run (as in OTP, trap exits to clean
 //! up), and its children are killed with it. Once an actor has begun to exit (stopping its
 //! children, running `#[terminate]`), exit signals no longer change its reason; only a
