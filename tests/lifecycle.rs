@@ -561,6 +561,31 @@ async fn a_flooded_actor_still_lets_other_tasks_run() {
     );
 }
 
+#[tokio::test]
+async fn a_stop_request_keeps_its_place_among_casts() {
+    let system = ActorSystem::new();
+    let log = log();
+    let actor = probe(&system, "actor", &log).await;
+    for _ in 0..3 {
+        actor.work().unwrap();
+    }
+    // Queue the stop request behind the three casts without letting the actor run yet.
+    let mut stop = Box::pin(actor.stop());
+    std::future::poll_fn(|cx| {
+        assert!(stop.as_mut().poll(cx).is_pending());
+        std::task::Poll::Ready(())
+    })
+    .await;
+    for _ in 0..2 {
+        actor.work().unwrap();
+    }
+    assert_eq!(stop.await, ExitReason::Normal);
+    assert_eq!(
+        entries(&log),
+        ["actor: init", "actor: terminate normal after 3"]
+    );
+}
+
 #[tokio::test(start_paused = true)]
 async fn each_stuck_child_gets_its_own_five_seconds() {
     let system = ActorSystem::new();

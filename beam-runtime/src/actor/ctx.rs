@@ -471,6 +471,36 @@ impl<A: Actor> Ctx<A> {
         self.batch.as_mut()?.pop_front()
     }
 
+    /// The next step of the receive loop in the common case, where there is nothing to
+    /// look at but the mailbox: no deferred work, no stop, no unstashed message, and no
+    /// idle timeout (whose period a message restarts, and which the loop waits for). Then
+    /// the next user message in order, or pending with the waker registered.
+    /// `Ready(None)` leaves every other case to the full loop.
+    #[inline]
+    pub(crate) fn poll_plain_msg(&mut self, cx: &mut Context<'_>) -> Poll<Option<A::Msg>> {
+        let plain = self.pending_continue.is_none()
+            && self.extras.as_deref().is_none_or(|e| {
+                e.stop.is_none() && e.replay.is_empty() && e.idle.timeout.is_none()
+            });
+        if !plain {
+            return Poll::Ready(None);
+        }
+        loop {
+            if let Some(batch) = self.batch.as_mut() {
+                match batch.pop_front() {
+                    Some(Envelope::Msg(msg)) => return Poll::Ready(Some(msg)),
+                    Some(other) => {
+                        // Back where it was, in the slot just freed: no allocation.
+                        batch.push_front(other);
+                        return Poll::Ready(None);
+                    }
+                    None => {}
+                }
+            }
+            ready!(self.poll_take_all(cx));
+        }
+    }
+
     /// Takes every queued message out of the mailbox, or registers the waker.
     pub(crate) fn poll_take_all(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         self.me.shared().mailbox.poll_take_all(cx, &mut self.batch)

@@ -373,7 +373,8 @@ fn dispatch<'a, A: Actor>(
 /// one (an async handler, deferred work, the idle timeout) or the actor exits or waits.
 ///
 /// Whether telemetry or tracing observes handlers is read once per poll, not per message,
-/// and given back with the step for [`dispatch`].
+/// and given back with the step for [`dispatch`]. Every step is paid for out of the task's
+/// coop budget ([`Coop`]).
 fn next_step<A: Actor>(
     cx: &mut Context<'_>,
     state: &mut A,
@@ -382,23 +383,39 @@ fn next_step<A: Actor>(
     let observed = handlers_observed();
     let mut coop = Coop::default();
     loop {
-        match ready!(next_message(cx, ctx, &mut coop)) {
-            Ok(Step::Handle(msg)) if observed => match handle_observed(state, ctx, msg) {
+        let spent = ready!(coop.poll_proceed(cx));
+        let msg = match ready!(ctx.poll_plain_msg(cx)) {
+            Some(msg) => {
+                ctx.me().shared().mailbox.release();
+                coop.made_progress(spent);
+                msg
+            }
+            None => {
+                let step = match ready!(next_message(cx, ctx)) {
+                    Ok(step) => step,
+                    Err(reason) => return Poll::Ready(Err(reason)),
+                };
+                coop.made_progress(spent);
+                match step {
+                    Step::Handle(msg) => msg,
+                    step => return Poll::Ready(Ok((step, observed))),
+                }
+            }
+        };
+        if observed {
+            match handle_observed(state, ctx, msg) {
                 Ok(None) => {}
                 Ok(Some(msg)) => return Poll::Ready(Ok((Step::Handle(msg), observed))),
                 Err(reason) => return Poll::Ready(Err(reason)),
-            },
-            Ok(Step::Handle(msg)) => {
-                match catch_unwind(AssertUnwindSafe(|| state.__handle_now(msg, ctx))) {
-                    Ok(Ok(())) => {}
-                    Ok(Err(msg)) => return Poll::Ready(Ok((Step::Handle(msg), observed))),
-                    Err(payload) => {
-                        return Poll::Ready(Err(crash(panic_message(payload.as_ref()))));
-                    }
-                }
             }
-            Ok(step) => return Poll::Ready(Ok((step, observed))),
-            Err(reason) => return Poll::Ready(Err(reason)),
+            continue;
+        }
+        match catch_unwind(AssertUnwindSafe(|| state.__handle_now(msg, ctx))) {
+            Ok(Ok(())) => {}
+            Ok(Err(msg)) => return Poll::Ready(Ok((Step::Handle(msg), observed))),
+            Err(payload) => {
+                return Poll::Ready(Err(crash(panic_message(payload.as_ref()))));
+            }
         }
     }
 }
@@ -486,17 +503,14 @@ impl Coop {
 
 /// Picks the next step: deferred work first (OTP's `handle_continue`), then a stop asked
 /// for by the last handler, then unstashed messages, then the mailbox in order; waits for
-/// a message or the idle timeout. Spends the task's coop budget (see [`Coop`]), so an
-/// actor fed faster than it handles still lets the scheduler run others (and can be
-/// killed).
+/// a message or the idle timeout. [`next_step`] covers the common case first, inline
+/// ([`Ctx::poll_plain_msg`]), and pays for the step out of the task's coop budget.
+#[inline(never)]
 fn next_message<A: Actor>(
     cx: &mut Context<'_>,
     ctx: &mut Ctx<A>,
-    coop: &mut Coop,
 ) -> Poll<Result<Step<A>, ExitReason>> {
-    let spent = ready!(coop.poll_proceed(cx));
     if let Some(arg) = ctx.take_continue() {
-        coop.made_progress(spent);
         return Poll::Ready(Ok(Step::Continue(arg)));
     }
     if let Some(reason) = ctx.take_stop() {
@@ -504,7 +518,6 @@ fn next_message<A: Actor>(
     }
     if let Some(msg) = ctx.pop_replay() {
         ctx.note_activity();
-        coop.made_progress(spent);
         return Poll::Ready(Ok(Step::Handle(msg)));
     }
     loop {
@@ -513,20 +526,17 @@ fn next_message<A: Actor>(
                 continue;
             }
             ready!(ctx.poll_idle(cx));
-            coop.made_progress(spent);
             return Poll::Ready(Ok(Step::Info(Info::Timeout)));
         };
         ctx.note_activity();
         match envelope {
             Envelope::Msg(msg) => {
                 ctx.me().shared().mailbox.release();
-                coop.made_progress(spent);
                 return Poll::Ready(Ok(Step::Handle(msg)));
             }
             Envelope::Timer(timer) => {
                 let (id, msg) = *timer;
                 if ctx.timer_fired(id) {
-                    coop.made_progress(spent);
                     return Poll::Ready(Ok(Step::Handle(msg)));
                 }
                 if let Err(panic) = drop_remains(ctx.id(), msg) {
@@ -541,7 +551,6 @@ fn next_message<A: Actor>(
                         continue;
                     }
                 }
-                coop.made_progress(spent);
                 return Poll::Ready(Ok(Step::Info(*info)));
             }
         }
