@@ -47,9 +47,12 @@ pub(crate) fn generate(actor: &Actor, n: &Names) -> TokenStream {
                     }
                 }
             } else {
+                // Inline: the body is one call to `cast`, inline itself down to the mailbox's
+                // push, so a cast compiles into its caller without a call of its own.
                 quote! {
                     #(#cfgs)*
                     #(#docs)*
+                    #[inline]
                     #vis fn #name(&self, #params) -> ::core::result::Result<(), #p::SendError> {
                         #p::cast(&self.#raw, #msg::#variant { #(#idents,)* })
                     }
