@@ -10,9 +10,9 @@
 //! [`SpawnBuilder::bounded`](crate::SpawnBuilder::bounded).
 
 use std::collections::VecDeque;
-use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Waker};
 
+use parking_lot::{Mutex, MutexGuard};
 use tokio::sync::Semaphore;
 use tokio::task::AbortHandle;
 
@@ -72,10 +72,11 @@ impl<M> Mailbox<M> {
         }
     }
 
+    /// The lock (`parking_lot`'s: no poisoning to check on every lock and unlock, as no
+    /// user code runs under it).
+    #[inline]
     fn lock(&self) -> MutexGuard<'_, Inner<M>> {
-        // No code runs user logic under this lock, so a poisoned lock still holds a
-        // consistent queue.
-        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+        self.inner.lock()
     }
 
     pub(crate) fn room(&self) -> Option<&Semaphore> {
