@@ -17,10 +17,11 @@
 use std::future::{Future, poll_fn};
 use std::pin::{Pin, pin};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
+use std::sync::{Arc, Weak};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
+use parking_lot::{Mutex, MutexGuard};
 use slab::Slab;
 use tokio::time::{Instant, Sleep, sleep_until};
 
@@ -69,9 +70,11 @@ enum State {
 const WAKE_BATCH: usize = 32;
 
 impl Deadlines {
+    /// No user code runs under this lock (wakers are woken after it is released), so it
+    /// needs no poisoning.
+    #[inline]
     fn lock(&self) -> MutexGuard<'_, Inner> {
-        // No user code runs under this lock (wakers are woken after it is released).
-        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+        self.inner.lock()
     }
 
     /// Starts the timer task on the current runtime unless one runs; the task ends when the

@@ -30,10 +30,11 @@
 use std::fmt;
 use std::future::Future;
 use std::num::NonZeroUsize;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
+use parking_lot::{Mutex, MutexGuard};
 use slab::Slab;
 
 use crate::actor::ctx::{Child, stop_process};
@@ -123,9 +124,10 @@ impl Tracked {
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Slot(NonZeroUsize);
 
+/// No user code runs under these locks, so they need no poisoning.
+#[inline]
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    // No user code runs under these locks, so a poisoned one is still consistent.
-    m.lock().unwrap_or_else(PoisonError::into_inner)
+    m.lock()
 }
 
 impl Default for ActorSystem {
