@@ -126,7 +126,7 @@ impl std::fmt::Debug for DynamicSupervisorSpec {
 /// A supervisor that starts empty and takes children at run time (Elixir's
 /// `DynamicSupervisor`): for sessions, connections, jobs, anything started on demand.
 ///
-/// Children restart one for one, by their [`Restart`](super::Restart) type, within the restart intensity;
+/// Children restart one for one, by their [`Restart`] type, within the restart intensity;
 /// a child that exits for good is removed. Children stop in reverse start order when the
 /// supervisor stops. See [`DynamicSupervisorSpec`] for an example.
 pub struct DynamicSupervisor {

@@ -125,24 +125,16 @@ impl Probe {
     }
 
     /// `actor`, `actor_type`, then `handler` for a message's handler and `reason` for an
-    /// exception; slice it to [`Self::metadata_len`].
-    fn metadata<'a>(&self, reason: Option<&'a ExitReason>) -> MetadataBuf<'a> {
-        let mut fields = [
-            ("actor", Value::Pid(self.actor)),
-            ("actor_type", Value::Str(self.actor_type)),
-            ("", Value::Bool(false)),
-            ("", Value::Bool(false)),
-        ];
-        let mut len = 2;
+    /// exception.
+    fn metadata<'a>(&self, reason: Option<&'a ExitReason>) -> Fields<'a, 4> {
+        let mut fields = Fields::new();
+        fields.push("actor", Value::Pid(self.actor));
+        fields.push("actor_type", Value::Str(self.actor_type));
         if self.kind != HandlerKind::Init {
-            fields[len] = ("handler", Value::Str(self.handler));
-            len += 1;
+            fields.push("handler", Value::Str(self.handler));
         }
-        if let Some(reason) = reason {
-            fields[len] = ("reason", Value::Reason(reason));
-            len += 1;
-        }
-        MetadataBuf { fields, len }
+        fields.push_some("reason", reason.map(Value::Reason));
+        fields
     }
 
     /// Runs `f` inside the span.
@@ -174,12 +166,35 @@ impl Probe {
 }
 
 /// Up to four metadata fields on the stack.
-struct MetadataBuf<'a> {
-    fields: [(&'static str, Value<'a>); 4],
+/// Up to `N` metadata fields on the stack, some of them optional; derefs to the ones set.
+struct Fields<'a, const N: usize> {
+    fields: [(&'static str, Value<'a>); N],
     len: usize,
 }
 
-impl<'a> std::ops::Deref for MetadataBuf<'a> {
+impl<'a, const N: usize> Fields<'a, N> {
+    fn new() -> Self {
+        Self {
+            fields: [("", Value::Bool(false)); N],
+            len: 0,
+        }
+    }
+
+    /// Adds a field; panics past `N`, a bug in the caller's fixed field list.
+    fn push(&mut self, key: &'static str, value: Value<'a>) {
+        self.fields[self.len] = (key, value);
+        self.len += 1;
+    }
+
+    /// Adds a field if it has a value.
+    fn push_some(&mut self, key: &'static str, value: Option<Value<'a>>) {
+        if let Some(value) = value {
+            self.push(key, value);
+        }
+    }
+}
+
+impl<'a, const N: usize> std::ops::Deref for Fields<'a, N> {
     type Target = [(&'static str, Value<'a>)];
 
     fn deref(&self) -> &Self::Target {
@@ -262,22 +277,12 @@ pub(crate) fn actor_spawned(
 #[cold]
 #[inline(never)]
 fn spawned_cold(actor: ActorId, actor_type: &str, name: Option<&str>, parent: Option<ActorId>) {
-    let mut fields = [
-        ("actor", Value::Pid(actor)),
-        ("actor_type", Value::Str(actor_type)),
-        ("", Value::Bool(false)),
-        ("", Value::Bool(false)),
-    ];
-    let mut len = 2;
-    if let Some(name) = name {
-        fields[len] = ("name", Value::Str(name));
-        len += 1;
-    }
-    if let Some(parent) = parent {
-        fields[len] = ("parent", Value::Pid(parent));
-        len += 1;
-    }
-    emit(Catalog::Spawn, &[], &fields[..len]);
+    let mut fields = Fields::<4>::new();
+    fields.push("actor", Value::Pid(actor));
+    fields.push("actor_type", Value::Str(actor_type));
+    fields.push_some("name", name.map(Value::Str));
+    fields.push_some("parent", parent.map(Value::Pid));
+    emit(Catalog::Spawn, &[], &fields);
 }
 
 /// `beam.actor.stop`.
@@ -354,19 +359,13 @@ pub(crate) fn child_restarted(
     strategy: &'static str,
 ) {
     if Catalog::SupervisorRestart.observed() {
-        let mut fields = [
-            ("supervisor", Value::Pid(supervisor)),
-            ("child_id", Value::Str(child_id)),
-            ("actor", Value::Pid(actor)),
-            ("strategy", Value::Str(strategy)),
-            ("", Value::Bool(false)),
-        ];
-        let mut len = 4;
-        if let Some(old) = old {
-            fields[len] = ("old_actor", Value::Pid(old));
-            len += 1;
-        }
-        emit(Catalog::SupervisorRestart, &[], &fields[..len]);
+        let mut fields = Fields::<5>::new();
+        fields.push("supervisor", Value::Pid(supervisor));
+        fields.push("child_id", Value::Str(child_id));
+        fields.push("actor", Value::Pid(actor));
+        fields.push("strategy", Value::Str(strategy));
+        fields.push_some("old_actor", old.map(Value::Pid));
+        emit(Catalog::SupervisorRestart, &[], &fields);
     }
     tracing::info!(
         target: "beam",
