@@ -21,7 +21,7 @@ use std::sync::{Arc, Weak};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
-use parking_lot::{Mutex, MutexGuard};
+use parking_lot::Mutex;
 use slab::Slab;
 use tokio::time::{Instant, Sleep, sleep_until};
 
@@ -30,6 +30,8 @@ use crate::call::deadline_after;
 /// The deadlines of one system's calls.
 #[derive(Default)]
 pub(crate) struct Deadlines {
+    /// No user code runs under this lock (wakers are woken after it is released), so it
+    /// needs no poisoning.
     inner: Mutex<Inner>,
     /// Whether the timer task runs on a `current_thread` runtime, where an actor woken by
     /// a call runs before the caller's next poll, so a call first waits one round before
@@ -70,18 +72,11 @@ enum State {
 const WAKE_BATCH: usize = 32;
 
 impl Deadlines {
-    /// No user code runs under this lock (wakers are woken after it is released), so it
-    /// needs no poisoning.
-    #[inline]
-    fn lock(&self) -> MutexGuard<'_, Inner> {
-        self.inner.lock()
-    }
-
     /// Starts the timer task on the current runtime unless one runs; the task ends when the
     /// table is dropped (it holds only a weak reference) or its runtime shuts down.
     pub(crate) fn ensure_running(self: &Arc<Self>) {
         {
-            let mut inner = self.lock();
+            let mut inner = self.inner.lock();
             if inner.running {
                 return;
             }
@@ -98,7 +93,7 @@ impl Deadlines {
     /// Wakes the timer task so it notices the table is gone.
     pub(crate) fn close(&self) {
         let task = {
-            let mut inner = self.lock();
+            let mut inner = self.inner.lock();
             inner.closed = true;
             inner.task.take()
         };
@@ -108,7 +103,7 @@ impl Deadlines {
     }
 
     fn register(&self, at: Instant, waker: &Waker) -> Option<usize> {
-        let mut inner = self.lock();
+        let mut inner = self.inner.lock();
         if !inner.running {
             return None;
         }
@@ -133,7 +128,7 @@ impl Deadlines {
 
     /// The state of slot `key`, keeping `cx`'s waker while it waits.
     fn poll(&self, key: usize, cx: &mut Context<'_>) -> State {
-        let mut inner = self.lock();
+        let mut inner = self.inner.lock();
         match inner.entries.get_mut(key) {
             Some(entry) => {
                 if entry.state == State::Waiting && !entry.waker.will_wake(cx.waker()) {
@@ -147,7 +142,7 @@ impl Deadlines {
     }
 
     fn remove(&self, key: usize) {
-        let entry = self.lock().entries.try_remove(key);
+        let entry = self.inner.lock().entries.try_remove(key);
         // The waker is dropped outside the lock.
         drop(entry);
     }
@@ -163,7 +158,7 @@ impl Deadlines {
         pending: Option<Instant>,
         wake: &mut Vec<Waker>,
     ) -> Result<Option<Instant>, ()> {
-        let mut inner = self.lock();
+        let mut inner = self.inner.lock();
         let mut next: Option<Instant> = None;
         for (_, entry) in &mut inner.entries {
             if entry.state != State::Waiting {
@@ -189,7 +184,7 @@ impl Deadlines {
 
     /// Keeps the timer task's waker; `false` once the table is closed.
     fn set_task(&self, waker: &Waker) -> bool {
-        let mut inner = self.lock();
+        let mut inner = self.inner.lock();
         if inner.closed {
             return false;
         }
@@ -203,7 +198,7 @@ impl Deadlines {
     /// The timer task is gone: every call falls back to its own timer.
     fn stopped(&self) {
         let wakers: Vec<Waker> = {
-            let mut inner = self.lock();
+            let mut inner = self.inner.lock();
             inner.running = false;
             inner.armed = None;
             inner.task = None;
@@ -402,7 +397,7 @@ mod tests {
     use super::*;
 
     fn slots(table: &Deadlines) -> usize {
-        table.lock().entries.len()
+        table.inner.lock().entries.len()
     }
 
     struct Silent;

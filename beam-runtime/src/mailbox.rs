@@ -12,7 +12,7 @@
 use std::collections::VecDeque;
 use std::task::{Context, Poll, Waker};
 
-use parking_lot::{Mutex, MutexGuard};
+use parking_lot::Mutex;
 use tokio::sync::Semaphore;
 use tokio::task::AbortHandle;
 
@@ -29,6 +29,8 @@ pub(crate) type Batch<M> = Option<Box<VecDeque<M>>>;
 pub(crate) const MAX_CAPACITY: usize = Semaphore::MAX_PERMITS;
 
 pub(crate) struct Mailbox<M> {
+    /// `parking_lot`'s lock: no poisoning to check on every lock and unlock, as no user
+    /// code runs under it.
     inner: Mutex<Inner<M>>,
     /// Free slots of a bounded mailbox; `None` when unbounded.
     room: Option<Box<Room>>,
@@ -72,13 +74,6 @@ impl<M> Mailbox<M> {
         }
     }
 
-    /// The lock (`parking_lot`'s: no poisoning to check on every lock and unlock, as no
-    /// user code runs under it).
-    #[inline]
-    fn lock(&self) -> MutexGuard<'_, Inner<M>> {
-        self.inner.lock()
-    }
-
     pub(crate) fn room(&self) -> Option<&Semaphore> {
         self.room.as_deref().map(|room| &room.free)
     }
@@ -93,7 +88,7 @@ impl<M> Mailbox<M> {
     pub(crate) fn len(&self) -> usize {
         match self.room.as_deref() {
             Some(room) => room.capacity.saturating_sub(room.free.available_permits()),
-            None => self.lock().queue.len(),
+            None => self.inner.lock().queue.len(),
         }
     }
 
@@ -101,7 +96,7 @@ impl<M> Mailbox<M> {
     /// hold a slot). Gives the item back if the mailbox is closed.
     #[inline]
     pub(crate) fn push(&self, item: M) -> Result<(), M> {
-        let mut inner = self.lock();
+        let mut inner = self.inner.lock();
         if inner.closed {
             return Err(item);
         }
@@ -140,7 +135,7 @@ impl<M> Mailbox<M> {
     /// or registers the waker.
     pub(crate) fn poll_take_all(&self, cx: &mut Context<'_>, out: &mut Batch<M>) -> Poll<()> {
         debug_assert!(out.as_ref().is_none_or(|out| out.is_empty()));
-        let mut inner = self.lock();
+        let mut inner = self.inner.lock();
         if inner.queue.is_empty() {
             match &inner.waker {
                 Some(w) if w.will_wake(cx.waker()) => {}
@@ -156,7 +151,7 @@ impl<M> Mailbox<M> {
     /// Queues messages before the actor is running (a supervised actor's new incarnation
     /// inherits them); each takes a slot of a bounded mailbox, as it did in the old one.
     pub(crate) fn seed(&self, items: impl IntoIterator<Item = M>) {
-        let mut inner = self.lock();
+        let mut inner = self.inner.lock();
         let before = inner.queue.len();
         inner.queue.extend(items);
         let added = inner.queue.len() - before;
@@ -169,7 +164,7 @@ impl<M> Mailbox<M> {
     /// Records how to kill the draining task; dropped at once if the mailbox is already
     /// closed (the task has finished), used at once if an exit signal already doomed it.
     pub(crate) fn set_abort(&self, abort: AbortHandle) {
-        let mut inner = self.lock();
+        let mut inner = self.inner.lock();
         if inner.closed {
             return;
         }
@@ -184,7 +179,7 @@ impl<M> Mailbox<M> {
     /// Runs `f` on the actor's watch state (made on first use); `None` once the mailbox is
     /// closed (the actor has exited).
     pub(crate) fn watch<R>(&self, f: impl FnOnce(&mut Watch) -> R) -> Option<R> {
-        let mut inner = self.lock();
+        let mut inner = self.inner.lock();
         if inner.closed {
             return None;
         }
@@ -198,7 +193,7 @@ impl<M> Mailbox<M> {
 
     /// Runs `f` on the actor's watch state if it has any (and is alive).
     pub(crate) fn unwatch(&self, f: impl FnOnce(&mut Watch)) {
-        let mut inner = self.lock();
+        let mut inner = self.inner.lock();
         if let Some(watch) = inner.watch.as_deref_mut() {
             f(watch);
             if watch.is_empty() {
@@ -209,7 +204,7 @@ impl<M> Mailbox<M> {
 
     /// Reads the actor's watch state (the default when it has none).
     pub(crate) fn watched<R>(&self, f: impl FnOnce(&Watch) -> R) -> R {
-        match self.lock().watch.as_deref() {
+        match self.inner.lock().watch.as_deref() {
             Some(watch) => f(watch),
             None => f(&Watch::default()),
         }
@@ -217,12 +212,12 @@ impl<M> Mailbox<M> {
 
     /// The actor has begun its exit: exit signals no longer change its reason.
     pub(crate) fn begin_exit(&self) {
-        self.lock().exiting = true;
+        self.inner.lock().exiting = true;
     }
 
     /// The reason an exit signal killed the actor with, if one did.
     pub(crate) fn take_doom(&self) -> Option<ExitReason> {
-        self.lock().watch.as_mut()?.doom.take()
+        self.inner.lock().watch.as_mut()?.doom.take()
     }
 
     /// Delivers `signal` to the actor `me` that drains this mailbox: queues what it handles
@@ -234,7 +229,7 @@ impl<M> Mailbox<M> {
         signal: Signal,
         wrap: impl FnOnce(Queued) -> M,
     ) -> bool {
-        let mut inner = self.lock();
+        let mut inner = self.inner.lock();
         if inner.closed {
             return false;
         }
@@ -273,7 +268,7 @@ impl<M> Mailbox<M> {
         if let Some(room) = &self.room {
             room.free.close();
         }
-        let mut inner = self.lock();
+        let mut inner = self.inner.lock();
         inner.closed = true;
         inner.waker = None;
         // Taken out so a dead actor's refs do not keep its task's memory.
@@ -287,7 +282,7 @@ impl<M> Mailbox<M> {
 
     /// Whether the actor has exited.
     pub(crate) fn is_closed(&self) -> bool {
-        self.lock().closed
+        self.inner.lock().closed
     }
 }
 

@@ -65,6 +65,8 @@ pub struct ActorSystem {
     inner: Arc<Inner>,
 }
 
+/// No user code runs under the system's locks (`parking_lot`'s), so they need no
+/// poisoning.
 struct Inner {
     registry: Mutex<Table>,
     actors: Actors,
@@ -123,12 +125,6 @@ impl Tracked {
 /// one, so that `Option<Slot>` takes one word in every actor.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Slot(NonZeroUsize);
-
-/// No user code runs under these locks, so they need no poisoning.
-#[inline]
-pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock()
-}
 
 impl Default for ActorSystem {
     fn default() -> Self {
@@ -269,7 +265,7 @@ impl ActorSystem {
         // memory many times over.
         let mut actors: Vec<(ActorId, Child)> = Vec::new();
         for shard in &self.inner.actors.shards {
-            let mut shard = lock(shard);
+            let mut shard = shard.lock();
             shard.closed = true;
             actors.extend(
                 shard
@@ -305,7 +301,7 @@ impl ActorSystem {
     pub(crate) fn track(&self, tracked: Tracked) -> Result<Slot, SpawnError> {
         // Actor ids are consecutive, so spawns spread over the shards.
         let at = (tracked.process.id().as_u64() % SHARDS as u64) as usize;
-        let mut shard = lock(&self.inner.actors.shards[at]);
+        let mut shard = self.inner.actors.shards[at].lock();
         if tracked.is_root() && shard.closed {
             return Err(SpawnError::ShuttingDown);
         }
@@ -316,7 +312,8 @@ impl ActorSystem {
     /// Stops tracking an actor that has exited.
     pub(crate) fn untrack(&self, slot: Slot) {
         let n = slot.0.get() - 1;
-        lock(&self.inner.actors.shards[n % SHARDS])
+        self.inner.actors.shards[n % SHARDS]
+            .lock()
             .actors
             .try_remove(n / SHARDS);
     }
@@ -325,14 +322,14 @@ impl ActorSystem {
     pub(crate) fn tracked(&self) -> Vec<Tracked> {
         let mut all = Vec::new();
         for shard in &self.inner.actors.shards {
-            all.extend(lock(shard).actors.iter().map(|(_, t)| t.clone()));
+            all.extend(shard.lock().actors.iter().map(|(_, t)| t.clone()));
         }
         all
     }
 
     /// The registry's table, for the [`registry`](crate::registry) module.
     pub(crate) fn table(&self) -> MutexGuard<'_, Table> {
-        lock(&self.inner.registry)
+        self.inner.registry.lock()
     }
 
     /// Starts the system's call-deadline timer task on the current runtime, unless it runs.
@@ -354,7 +351,7 @@ impl fmt::Debug for ActorSystem {
         };
         let (mut actors, mut top_level) = (0, 0);
         for shard in &self.inner.actors.shards {
-            let shard = lock(shard);
+            let shard = shard.lock();
             actors += shard.actors.len();
             top_level += shard.actors.iter().filter(|(_, t)| t.is_root()).count();
         }
