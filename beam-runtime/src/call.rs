@@ -79,10 +79,10 @@ pin_project! {
     /// [`CallError::NoProc`] if the actor is not alive and with [`CallError::CallingSelf`]
     /// if an actor calls itself; with [`CallError::Exited`] if the actor dies before
     /// replying, and with [`CallError::Timeout`] after [`DEFAULT_CALL_TIMEOUT`] or the
-    /// time given to [`timeout`](Self::timeout), counted from the first poll (on a
-    /// `current_thread` runtime, from the end of the scheduling round in which the call is
-    /// sent: most calls are answered within it and never arm a timer). The timeout includes
-    /// any wait for room in a bounded mailbox.
+    /// time given to [`timeout`](Self::timeout), counted from the end of the scheduling
+    /// round in which the call is sent (the caller yields once, as
+    /// [`tokio::task::yield_now`] does: most calls are answered within that round and never
+    /// arm a timer). The timeout includes any wait for room in a bounded mailbox.
     #[must_use = "a call does nothing unless awaited"]
     pub struct Call<'a, A: Actor, T> {
         target: &'a RawRef<A>,

@@ -16,7 +16,6 @@
 
 use std::future::{Future, poll_fn};
 use std::pin::{Pin, pin};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
@@ -33,11 +32,6 @@ pub(crate) struct Deadlines {
     /// No user code runs under this lock (wakers are woken after it is released), so it
     /// needs no poisoning.
     inner: Mutex<Inner>,
-    /// Whether the timer task runs on a `current_thread` runtime, where an actor woken by
-    /// a call runs before the caller's next poll, so a call first waits one round before
-    /// registering. (On a multi-thread runtime a yielding task may wake another worker,
-    /// which costs more than registering.)
-    yield_first: AtomicBool,
 }
 
 #[derive(Default)]
@@ -82,11 +76,6 @@ impl Deadlines {
             }
             inner.running = true;
         }
-        let flavor = tokio::runtime::Handle::current().runtime_flavor();
-        self.yield_first.store(
-            flavor == tokio::runtime::RuntimeFlavor::CurrentThread,
-            Ordering::Relaxed,
-        );
         tokio::spawn(run(Arc::downgrade(self)));
     }
 
@@ -280,9 +269,13 @@ async fn serve(table: Weak<Deadlines>) {
 /// A call's deadline: counted from the call's first wait and registered in its system's
 /// table, or a tokio timer of its own when no timer task serves the table.
 ///
-/// On a `current_thread` runtime the call first waits one scheduling round: most calls are
-/// answered within it (the actor runs as soon as the caller yields), so they neither read
-/// the clock nor touch the table; the deadline then counts from the end of that round.
+/// A wait first yields for one scheduling round, the way [`tokio::task::yield_now`] does:
+/// the scheduler polls it again once it has run every task already ready and polled its
+/// drivers (and at least every 61 tasks on a multi-thread runtime, so a busy worker does
+/// not hold it back). Most calls are answered within that round, since the actor was
+/// woken before the caller yielded, so they neither read the clock nor touch the table;
+/// the deadline counts from the end of the round. Unlike waking itself, such a yield does
+/// not hand the caller to another worker of a multi-thread runtime.
 #[derive(Debug)]
 pub(crate) enum Deadline {
     /// Not waiting yet.
@@ -307,14 +300,13 @@ impl Deadline {
         loop {
             match self {
                 Self::After(timeout) => {
-                    let timeout = *timeout;
-                    if table.yield_first.load(Ordering::Relaxed) {
-                        // Polled again after everything already scheduled has run.
-                        cx.waker().wake_by_ref();
-                        *self = Self::Yielded(timeout);
-                        return Poll::Pending;
-                    }
-                    *self = Self::At(deadline_after(timeout));
+                    *self = Self::Yielded(*timeout);
+                    // Polled again after everything already scheduled has run (at once,
+                    // outside a tokio runtime). The yield's first poll only hands the
+                    // waker to the scheduler; it need not be kept.
+                    let yielded = pin!(tokio::task::yield_now()).poll(cx);
+                    debug_assert!(yielded.is_pending());
+                    return Poll::Pending;
                 }
                 Self::Yielded(timeout) => *self = Self::At(deadline_after(*timeout)),
                 Self::At(at) => {
@@ -394,6 +386,8 @@ impl Drop for Timer<'_> {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::atomic::{AtomicBool, Ordering};
+
     use super::*;
 
     fn slots(table: &Deadlines) -> usize {
@@ -430,6 +424,47 @@ mod tests {
         assert_eq!(slots(table), 0);
         assert_eq!(call.await, Err(crate::CallError::Timeout));
         assert_eq!(slots(table), 0);
+    }
+
+    /// Keeps the scheduler's queue from ever running dry until `done` is set.
+    async fn spin(done: Arc<AtomicBool>) {
+        poll_fn(|cx| {
+            if done.load(Ordering::Relaxed) {
+                return Poll::Ready(());
+            }
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        })
+        .await;
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_call_times_out_while_its_thread_never_runs_out_of_work() {
+        let system = crate::ActorSystem::new();
+        let silent = system.spawn::<Silent>(Silent).await.unwrap();
+        let done = Arc::new(AtomicBool::new(false));
+        let spinner = tokio::spawn(spin(done.clone()));
+        let call = tokio::spawn(async move {
+            let out = silent.never().timeout(Duration::from_millis(10)).await;
+            (out, silent)
+        });
+        // The scheduler never idles, so the first wait ends at its periodic look at the
+        // timers rather than when the queue is empty; the deadline still arms and fires.
+        let mut steps = 0;
+        while !call.is_finished() {
+            assert!(steps < 100, "the call never timed out");
+            tokio::time::advance(Duration::from_millis(1)).await;
+            steps += 1;
+        }
+        done.store(true, Ordering::Relaxed);
+        spinner.await.unwrap();
+        let (out, _silent) = call.await.unwrap();
+        assert_eq!(out, Err(crate::CallError::Timeout));
+        assert!(
+            steps >= 10,
+            "timed out after {steps} ms, before its deadline"
+        );
+        assert_eq!(slots(system.deadlines()), 0);
     }
 
     #[tokio::test(start_paused = true)]
