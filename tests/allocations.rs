@@ -146,6 +146,22 @@ fn casts_allocate_nothing_calls_once_and_spawns_twice() {
             per_spawn <= 2 * N as usize + 8 * 16,
             "{per_spawn} allocations for {N} spawns"
         );
+
+        // An actor sent one message at a time takes each by itself, with no second buffer:
+        // a spawn, a call and a stop allocate the spawn's two, the call's reply channel and
+        // the mailbox's buffer.
+        let before = allocations();
+        for _ in 0..N {
+            let sink = system.spawn::<Sink>(Sink { total: 0 }).await.unwrap();
+            sink.total().await.unwrap();
+            system.stop(&sink).await;
+        }
+        let per_life = allocations() - before;
+        eprintln!("{per_life} allocations for {N} spawns, calls and stops");
+        assert!(
+            per_life <= 4 * N as usize,
+            "{per_life} allocations for {N} spawns, calls and stops"
+        );
         system.shutdown().await;
     });
 }

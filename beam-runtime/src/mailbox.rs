@@ -3,7 +3,8 @@
 //!
 //! The receiver takes the whole queue at once (swapping it with its own empty buffer), so a
 //! burst of messages costs one lock on the receiving side, and both buffers keep their
-//! capacity: in steady state a send allocates nothing. A bounded mailbox adds a semaphore
+//! capacity: in steady state a send allocates nothing. A lone message is taken by itself,
+//! so the receiver's buffer is made only once messages come faster than it handles them. A bounded mailbox adds a semaphore
 //! whose permits are the free slots.
 //!
 //! This module is internal; users see it through `#[actor(mailbox = N)]` and
@@ -24,6 +25,17 @@ use crate::signal::{Queued, Signal, Verdict, Watch};
 /// never receives carries one word instead of a whole queue.
 #[allow(clippy::box_collection)] // the box is the point: it keeps the task small
 pub(crate) type Batch<M> = Option<Box<VecDeque<M>>>;
+
+/// What [`Mailbox::poll_take`] took.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Take<M> {
+    /// The one item queued.
+    One(M),
+    /// The one item queued was refused; it is still queued.
+    Left,
+    /// Every item queued, now in the batch.
+    Batch,
+}
 
 /// The largest capacity a bounded mailbox can have.
 pub(crate) const MAX_CAPACITY: usize = Semaphore::MAX_PERMITS;
@@ -131,20 +143,40 @@ impl<M> Mailbox<M> {
         }
     }
 
-    /// Moves every queued item into `out` (which must be empty, and is made on first use),
-    /// or registers the waker.
-    pub(crate) fn poll_take_all(&self, cx: &mut Context<'_>, out: &mut Batch<M>) -> Poll<()> {
+    /// Takes what is queued, or registers the waker: a lone item that `single` accepts is
+    /// handed out directly ([`Take::One`]), one it refuses stays queued ([`Take::Left`]),
+    /// and two or more move into `out` ([`Take::Batch`]; `out` must be empty, and is made
+    /// on first use). So an actor that gets one message at a time (a call, a stop, the one
+    /// request of a short-lived actor) never needs `out`, and its queue keeps its buffer.
+    #[inline]
+    pub(crate) fn poll_take(
+        &self,
+        cx: &mut Context<'_>,
+        out: &mut Batch<M>,
+        single: impl FnOnce(&M) -> bool,
+    ) -> Poll<Take<M>> {
         debug_assert!(out.as_ref().is_none_or(|out| out.is_empty()));
         let mut inner = self.inner.lock();
-        if inner.queue.is_empty() {
-            match &inner.waker {
-                Some(w) if w.will_wake(cx.waker()) => {}
-                _ => inner.waker = Some(cx.waker().clone()),
+        match inner.queue.len() {
+            0 => {
+                match &inner.waker {
+                    Some(w) if w.will_wake(cx.waker()) => {}
+                    _ => inner.waker = Some(cx.waker().clone()),
+                }
+                Poll::Pending
             }
-            Poll::Pending
-        } else {
-            std::mem::swap(&mut inner.queue, out.get_or_insert_default());
-            Poll::Ready(())
+            1 => match inner.queue.pop_front() {
+                Some(item) if single(&item) => Poll::Ready(Take::One(item)),
+                Some(item) => {
+                    inner.queue.push_front(item);
+                    Poll::Ready(Take::Left)
+                }
+                None => unreachable!("the queue holds one item"),
+            },
+            _ => {
+                std::mem::swap(&mut inner.queue, out.get_or_insert_default());
+                Poll::Ready(Take::Batch)
+            }
         }
     }
 
@@ -307,13 +339,35 @@ mod tests {
         let waker = Waker::from(count.clone());
         let mut cx = Context::from_waker(&waker);
         let mut out = None;
-        assert!(mb.poll_take_all(&mut cx, &mut out).is_pending());
+        assert!(mb.poll_take(&mut cx, &mut out, |_| true).is_pending());
         mb.push(1).unwrap();
         mb.push(2).unwrap();
         mb.push(3).unwrap();
         assert_eq!(count.0.load(Ordering::SeqCst), 1);
-        assert!(mb.poll_take_all(&mut cx, &mut out).is_ready());
+        assert_eq!(
+            mb.poll_take(&mut cx, &mut out, |_| true),
+            Poll::Ready(Take::Batch)
+        );
         assert_eq!(*out.unwrap(), [1, 2, 3]);
+    }
+
+    #[test]
+    fn a_lone_item_is_taken_by_itself_or_left_queued() {
+        let mb = Mailbox::new(None);
+        let waker = Waker::noop();
+        let mut cx = Context::from_waker(waker);
+        let mut out = None;
+        mb.push(1).unwrap();
+        assert_eq!(
+            mb.poll_take(&mut cx, &mut out, |n| *n == 2),
+            Poll::Ready(Take::Left)
+        );
+        assert_eq!(
+            mb.poll_take(&mut cx, &mut out, |n| *n == 1),
+            Poll::Ready(Take::One(1))
+        );
+        assert!(out.is_none(), "no batch for a lone item");
+        assert!(mb.poll_take(&mut cx, &mut out, |_| true).is_pending());
     }
 
     #[test]

@@ -19,7 +19,7 @@ use super::{Actor, ActorId, ActorRef, Envelope, Handoff, Process, UNTIMED};
 use crate::deadline::{Deadlines, Timer};
 use crate::error::SpawnError;
 use crate::exit::ExitReason;
-use crate::mailbox::Batch;
+use crate::mailbox::{Batch, Take};
 use crate::signal::{MonitorRef, Signal, notify_exit};
 use crate::system::{ActorSystem, Slot};
 use crate::task::{self, Task, TaskActor, TaskError};
@@ -497,13 +497,46 @@ impl<A: Actor> Ctx<A> {
                     None => {}
                 }
             }
-            ready!(self.poll_take_all(cx));
+            match ready!(self.poll_take_msg(cx)) {
+                Take::One(msg) => return Poll::Ready(Some(msg)),
+                Take::Left => return Poll::Ready(None),
+                Take::Batch => {}
+            }
         }
     }
 
-    /// Takes every queued message out of the mailbox, or registers the waker.
-    pub(crate) fn poll_take_all(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        self.me.shared().mailbox.poll_take_all(cx, &mut self.batch)
+    /// Takes from the mailbox for [`poll_plain_msg`](Self::poll_plain_msg): a lone user
+    /// message by itself; anything else alone stays queued. Out of line, so the loop over
+    /// a batch stays small.
+    #[inline(never)]
+    fn poll_take_msg(&mut self, cx: &mut Context<'_>) -> Poll<Take<A::Msg>> {
+        let mailbox = &self.me.shared().mailbox;
+        let is_msg = |e: &Envelope<A>| matches!(e, Envelope::Msg(_));
+        Poll::Ready(
+            match ready!(mailbox.poll_take(cx, &mut self.batch, is_msg)) {
+                Take::One(Envelope::Msg(msg)) => Take::One(msg),
+                // Not expected (only a message is taken alone), but kept in order.
+                Take::One(other) => {
+                    self.batch.get_or_insert_default().push_back(other);
+                    Take::Batch
+                }
+                Take::Left => Take::Left,
+                Take::Batch => Take::Batch,
+            },
+        )
+    }
+
+    /// Takes what is queued in the mailbox, or registers the waker: a lone envelope is
+    /// handed out, several move to the taken ones ([`next_taken`](Self::next_taken)) and
+    /// give `Ready(None)`.
+    pub(crate) fn poll_take(&mut self, cx: &mut Context<'_>) -> Poll<Option<Envelope<A>>> {
+        let mailbox = &self.me.shared().mailbox;
+        Poll::Ready(
+            match ready!(mailbox.poll_take(cx, &mut self.batch, |_| true)) {
+                Take::One(envelope) => Some(envelope),
+                Take::Left | Take::Batch => None,
+            },
+        )
     }
 
     /// Waits out the idle timeout, if one is set and has not fired in this idle period.

@@ -521,12 +521,16 @@ fn next_message<A: Actor>(
         return Poll::Ready(Ok(Step::Handle(msg)));
     }
     loop {
-        let Some(envelope) = ctx.next_taken() else {
-            if ctx.poll_take_all(cx).is_ready() {
-                continue;
-            }
-            ready!(ctx.poll_idle(cx));
-            return Poll::Ready(Ok(Step::Info(Info::Timeout)));
+        let envelope = match ctx.next_taken() {
+            Some(envelope) => envelope,
+            None => match ctx.poll_take(cx) {
+                Poll::Ready(Some(envelope)) => envelope,
+                Poll::Ready(None) => continue,
+                Poll::Pending => {
+                    ready!(ctx.poll_idle(cx));
+                    return Poll::Ready(Ok(Step::Info(Info::Timeout)));
+                }
+            },
         };
         ctx.note_activity();
         match envelope {
