@@ -4,8 +4,8 @@
 //! The receiver takes the whole queue at once (swapping it with its own empty buffer), so a
 //! burst of messages costs one lock on the receiving side, and both buffers keep their
 //! capacity: in steady state a send allocates nothing. A lone message is taken by itself,
-//! so the receiver's buffer is made only once messages come faster than it handles them. A bounded mailbox adds a semaphore
-//! whose permits are the free slots.
+//! so the receiver's buffer is made only once messages come faster than it handles them.
+//! A bounded mailbox adds a semaphore whose permits are the free slots.
 //!
 //! This module is internal; users see it through `#[actor(mailbox = N)]` and
 //! [`SpawnBuilder::bounded`](crate::SpawnBuilder::bounded).
@@ -28,10 +28,10 @@ pub(crate) type Batch<M> = Option<Box<VecDeque<M>>>;
 
 /// What [`Mailbox::poll_take`] took.
 #[derive(Debug, PartialEq, Eq)]
-pub(crate) enum Take<M> {
-    /// The one item queued.
-    One(M),
-    /// The one item queued was refused; it is still queued.
+pub(crate) enum Take<T> {
+    /// The one item queued, as `single` took it.
+    One(T),
+    /// `single` gave the one item queued back; it is still queued.
     Left,
     /// Every item queued, now in the batch.
     Batch,
@@ -143,41 +143,38 @@ impl<M> Mailbox<M> {
         }
     }
 
-    /// Takes what is queued, or registers the waker: a lone item that `single` accepts is
-    /// handed out directly ([`Take::One`]), one it refuses stays queued ([`Take::Left`]),
+    /// Takes what is queued, or registers the waker: a lone item is handed to `single`,
+    /// which takes it ([`Take::One`]) or gives it back to stay queued ([`Take::Left`]),
     /// and two or more move into `out` ([`Take::Batch`]; `out` must be empty, and is made
     /// on first use). So an actor that gets one message at a time (a call, a stop, the one
     /// request of a short-lived actor) never needs `out`, and its queue keeps its buffer.
     #[inline]
-    pub(crate) fn poll_take(
+    pub(crate) fn poll_take<T>(
         &self,
         cx: &mut Context<'_>,
         out: &mut Batch<M>,
-        single: impl FnOnce(&M) -> bool,
-    ) -> Poll<Take<M>> {
+        single: impl FnOnce(M) -> Result<T, M>,
+    ) -> Poll<Take<T>> {
         debug_assert!(out.as_ref().is_none_or(|out| out.is_empty()));
         let mut inner = self.inner.lock();
-        match inner.queue.len() {
-            0 => {
-                match &inner.waker {
-                    Some(w) if w.will_wake(cx.waker()) => {}
-                    _ => inner.waker = Some(cx.waker().clone()),
-                }
-                Poll::Pending
-            }
-            1 => match inner.queue.pop_front() {
-                Some(item) if single(&item) => Poll::Ready(Take::One(item)),
-                Some(item) => {
-                    inner.queue.push_front(item);
-                    Poll::Ready(Take::Left)
-                }
-                None => unreachable!("the queue holds one item"),
-            },
-            _ => {
-                std::mem::swap(&mut inner.queue, out.get_or_insert_default());
-                Poll::Ready(Take::Batch)
-            }
+        if inner.queue.len() > 1 {
+            std::mem::swap(&mut inner.queue, out.get_or_insert_default());
+            return Poll::Ready(Take::Batch);
         }
+        let Some(item) = inner.queue.pop_front() else {
+            match &inner.waker {
+                Some(w) if w.will_wake(cx.waker()) => {}
+                _ => inner.waker = Some(cx.waker().clone()),
+            }
+            return Poll::Pending;
+        };
+        Poll::Ready(match single(item) {
+            Ok(taken) => Take::One(taken),
+            Err(item) => {
+                inner.queue.push_front(item);
+                Take::Left
+            }
+        })
     }
 
     /// Queues messages before the actor is running (a supervised actor's new incarnation
@@ -339,13 +336,13 @@ mod tests {
         let waker = Waker::from(count.clone());
         let mut cx = Context::from_waker(&waker);
         let mut out = None;
-        assert!(mb.poll_take(&mut cx, &mut out, |_| true).is_pending());
+        assert!(mb.poll_take(&mut cx, &mut out, Ok::<_, u8>).is_pending());
         mb.push(1).unwrap();
         mb.push(2).unwrap();
         mb.push(3).unwrap();
         assert_eq!(count.0.load(Ordering::SeqCst), 1);
         assert_eq!(
-            mb.poll_take(&mut cx, &mut out, |_| true),
+            mb.poll_take(&mut cx, &mut out, Ok::<_, u8>),
             Poll::Ready(Take::Batch)
         );
         assert_eq!(*out.unwrap(), [1, 2, 3]);
@@ -359,15 +356,15 @@ mod tests {
         let mut out = None;
         mb.push(1).unwrap();
         assert_eq!(
-            mb.poll_take(&mut cx, &mut out, |n| *n == 2),
+            mb.poll_take(&mut cx, &mut out, |n| if n == 2 { Ok(n) } else { Err(n) }),
             Poll::Ready(Take::Left)
         );
         assert_eq!(
-            mb.poll_take(&mut cx, &mut out, |n| *n == 1),
+            mb.poll_take(&mut cx, &mut out, |n| if n == 1 { Ok(n) } else { Err(n) }),
             Poll::Ready(Take::One(1))
         );
         assert!(out.is_none(), "no batch for a lone item");
-        assert!(mb.poll_take(&mut cx, &mut out, |_| true).is_pending());
+        assert!(mb.poll_take(&mut cx, &mut out, Ok::<_, u8>).is_pending());
     }
 
     #[test]

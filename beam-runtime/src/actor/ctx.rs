@@ -510,20 +510,14 @@ impl<A: Actor> Ctx<A> {
     /// a batch stays small.
     #[inline(never)]
     fn poll_take_msg(&mut self, cx: &mut Context<'_>) -> Poll<Take<A::Msg>> {
-        let mailbox = &self.me.shared().mailbox;
-        let is_msg = |e: &Envelope<A>| matches!(e, Envelope::Msg(_));
-        Poll::Ready(
-            match ready!(mailbox.poll_take(cx, &mut self.batch, is_msg)) {
-                Take::One(Envelope::Msg(msg)) => Take::One(msg),
-                // Not expected (only a message is taken alone), but kept in order.
-                Take::One(other) => {
-                    self.batch.get_or_insert_default().push_back(other);
-                    Take::Batch
-                }
-                Take::Left => Take::Left,
-                Take::Batch => Take::Batch,
-            },
-        )
+        let only_msg = |envelope| match envelope {
+            Envelope::Msg(msg) => Ok(msg),
+            other => Err(other),
+        };
+        self.me
+            .shared()
+            .mailbox
+            .poll_take(cx, &mut self.batch, only_msg)
     }
 
     /// Takes what is queued in the mailbox, or registers the waker: a lone envelope is
@@ -531,12 +525,10 @@ impl<A: Actor> Ctx<A> {
     /// give `Ready(None)`.
     pub(crate) fn poll_take(&mut self, cx: &mut Context<'_>) -> Poll<Option<Envelope<A>>> {
         let mailbox = &self.me.shared().mailbox;
-        Poll::Ready(
-            match ready!(mailbox.poll_take(cx, &mut self.batch, |_| true)) {
-                Take::One(envelope) => Some(envelope),
-                Take::Left | Take::Batch => None,
-            },
-        )
+        Poll::Ready(match ready!(mailbox.poll_take(cx, &mut self.batch, Ok)) {
+            Take::One(envelope) => Some(envelope),
+            Take::Left | Take::Batch => None,
+        })
     }
 
     /// Waits out the idle timeout, if one is set and has not fired in this idle period.
