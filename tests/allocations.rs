@@ -1,6 +1,6 @@
 //! The hot path's allocation budget, counted with a counting global allocator: no heap
 //! allocation per cast (even observed by telemetry), at most one per call (the reply
-//! slot), two per spawn.
+//! slot), two per spawn, and four for an actor's spawn, one call and stop.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;

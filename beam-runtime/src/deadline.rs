@@ -266,8 +266,9 @@ async fn serve(table: Weak<Deadlines>) {
     .await;
 }
 
-/// A call's deadline: counted from the call's first wait and registered in its system's
-/// table, or a tokio timer of its own when no timer task serves the table.
+/// A call's deadline: counted from the end of the call's first scheduling round (below)
+/// and registered in its system's table, or a tokio timer of its own when no timer task
+/// serves the table.
 ///
 /// A wait first yields for one scheduling round, the way [`tokio::task::yield_now`] does:
 /// the scheduler polls it again once it has run every task already ready and polled its

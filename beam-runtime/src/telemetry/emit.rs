@@ -165,7 +165,6 @@ impl Probe {
     }
 }
 
-/// Up to four metadata fields on the stack.
 /// Up to `N` metadata fields on the stack, some of them optional; derefs to the ones set.
 struct Fields<'a, const N: usize> {
     fields: [(&'static str, Value<'a>); N],
