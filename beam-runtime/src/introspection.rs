@@ -310,18 +310,18 @@ impl ActorSystem {
         let mut actors: Vec<ActorInfo> = self
             .tracked()
             .into_iter()
-            .filter(|t| t.process.exit().reason().is_none())
-            .map(|t| {
-                let (mailbox_len, mailbox_capacity) = t.process.mailbox();
-                let mut names = t.process.names();
+            .filter(|actor| actor.exit().reason().is_none())
+            .map(|actor| {
+                let (mailbox_len, mailbox_capacity) = actor.mailbox();
+                let mut names = actor.names();
                 names.sort_unstable();
                 ActorInfo {
-                    id: t.process.id(),
+                    id: actor.id(),
                     names,
-                    type_name: t.process.type_name(),
+                    type_name: actor.type_name(),
                     mailbox_len,
                     mailbox_capacity,
-                    parent: t.parent(),
+                    parent: actor.parent(),
                 }
             })
             .collect();

@@ -95,30 +95,14 @@ struct Actors {
 struct Shard {
     /// Set by shutdown: no more top-level actors.
     closed: bool,
-    actors: Slab<Tracked>,
+    /// Two words per actor; its parent is kept with the actor.
+    actors: Slab<Child>,
 }
 
-/// A live actor as its system tracks it (kept to two words: every actor has one; its
-/// parent is kept with the actor).
-#[derive(Clone)]
-pub(crate) struct Tracked {
-    pub(crate) process: Child,
-}
-
-impl Tracked {
-    pub(crate) fn new(process: Child) -> Self {
-        Self { process }
-    }
-
-    /// A top-level actor, which the system's shutdown stops (its children are stopped by
-    /// their parent).
-    pub(crate) fn is_root(&self) -> bool {
-        self.parent().is_none()
-    }
-
-    pub(crate) fn parent(&self) -> Option<ActorId> {
-        self.process.parent()
-    }
+/// Whether `actor` is top-level: the system's shutdown stops it (a child is stopped by its
+/// parent).
+fn is_root(actor: &Child) -> bool {
+    actor.parent().is_none()
 }
 
 /// Where an actor is tracked in its system, until it exits: its shard and slab key, plus
@@ -271,8 +255,8 @@ impl ActorSystem {
                 shard
                     .actors
                     .iter()
-                    .filter(|(_, t)| t.is_root())
-                    .map(|(_, t)| (t.process.id(), t.process.clone())),
+                    .filter(|(_, actor)| is_root(actor))
+                    .map(|(_, actor)| (actor.id(), actor.clone())),
             );
         }
         actors.sort_unstable_by_key(|(id, _)| std::cmp::Reverse(*id));
@@ -298,14 +282,14 @@ impl ActorSystem {
 
     /// Tracks a new actor, before its task exists (so it cannot remove itself before it is
     /// added): a top-level one (`root`) is refused once shutdown has begun.
-    pub(crate) fn track(&self, tracked: Tracked) -> Result<Slot, SpawnError> {
+    pub(crate) fn track(&self, actor: Child) -> Result<Slot, SpawnError> {
         // Actor ids are consecutive, so spawns spread over the shards.
-        let at = (tracked.process.id().as_u64() % SHARDS as u64) as usize;
+        let at = (actor.id().as_u64() % SHARDS as u64) as usize;
         let mut shard = self.inner.actors.shards[at].lock();
-        if tracked.is_root() && shard.closed {
+        if is_root(&actor) && shard.closed {
             return Err(SpawnError::ShuttingDown);
         }
-        let key = shard.actors.insert(tracked);
+        let key = shard.actors.insert(actor);
         Ok(Slot(NonZeroUsize::MIN.saturating_add(key * SHARDS + at)))
     }
 
@@ -319,10 +303,10 @@ impl ActorSystem {
     }
 
     /// Every live actor now, in no particular order.
-    pub(crate) fn tracked(&self) -> Vec<Tracked> {
+    pub(crate) fn tracked(&self) -> Vec<Child> {
         let mut all = Vec::new();
         for shard in &self.inner.actors.shards {
-            all.extend(shard.lock().actors.iter().map(|(_, t)| t.clone()));
+            all.extend(shard.lock().actors.iter().map(|(_, actor)| actor.clone()));
         }
         all
     }
@@ -353,7 +337,7 @@ impl fmt::Debug for ActorSystem {
         for shard in &self.inner.actors.shards {
             let shard = shard.lock();
             actors += shard.actors.len();
-            top_level += shard.actors.iter().filter(|(_, t)| t.is_root()).count();
+            top_level += shard.actors.iter().filter(|(_, a)| is_root(a)).count();
         }
         f.debug_struct("ActorSystem")
             .field("actors", &actors)

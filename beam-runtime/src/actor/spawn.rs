@@ -21,7 +21,7 @@ use crate::error::{RegistryError, SpawnError};
 use crate::exit::ExitReason;
 use crate::mailbox::{MAX_CAPACITY, Mailbox};
 use crate::registry::IntoName;
-use crate::system::{ActorSystem, Tracked};
+use crate::system::ActorSystem;
 use crate::telemetry::{
     self,
     emit::{Probe, init_observed},
@@ -213,7 +213,7 @@ impl<'a, A: Actor> SpawnBuilder<'a, A> {
             }
         }
         let process: Arc<dyn Process> = shared.clone();
-        let slot = match system.track(Tracked::new(process.clone())) {
+        let slot = match system.track(process.clone()) {
             Ok(slot) => slot,
             Err(err) => {
                 abandon();
