@@ -273,6 +273,15 @@ fn record<A: Actor>(actor: &Shared<A>, registration: Registration) -> Result<(),
         .ok_or(RegistryError::NoProc)
 }
 
+/// For a registration `actor` holds already: `Ok` while it runs, `NoProc` once it has
+/// exited (its purge is then on the way).
+fn still_held<A: Actor>(actor: &Shared<A>) -> Result<(), RegistryError> {
+    match actor.mailbox.is_closed() {
+        true => Err(RegistryError::NoProc),
+        false => Ok(()),
+    }
+}
+
 impl ActorSystem {
     /// Removes everything a departing actor held.
     pub(crate) fn purge(&self, id: crate::ActorId, registrations: Vec<Registration>) {
@@ -379,12 +388,7 @@ impl ActorSystem {
             if holder.process.id() != shared.id {
                 return Err(RegistryError::NameTaken(key.into_owned()));
             }
-            // Held already, unless it has exited meanwhile (its purge is on the way).
-            return if shared.mailbox.is_closed() {
-                Err(RegistryError::NoProc)
-            } else {
-                Ok(())
-            };
+            return still_held(&shared);
         }
         record(&shared, Registration::Name(key.clone()))?;
         table.names.insert(

@@ -3,7 +3,7 @@
 use std::any::TypeId;
 
 use super::table::{self, Member, Registration};
-use super::{Fanout, Group, record};
+use super::{Fanout, Group, record, still_held};
 use crate::actor::{Actor, ActorId, ActorRef, Process};
 use crate::error::{RegistryError, SendError};
 use crate::system::ActorSystem;
@@ -78,12 +78,7 @@ impl ActorSystem {
             .set::<Members<A>>(&group.key)
             .is_some_and(|set| set.position(actor.id()).is_some())
         {
-            // A member already, unless it has exited meanwhile (its purge is on the way).
-            return if actor.shared().mailbox.is_closed() {
-                Err(RegistryError::NoProc)
-            } else {
-                Ok(())
-            };
+            return still_held(actor.shared());
         }
         record(
             actor.shared(),

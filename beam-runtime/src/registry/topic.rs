@@ -5,7 +5,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 
 use super::table::{self, Member, Registration};
-use super::{Fanout, Topic, record};
+use super::{Fanout, Topic, record, still_held};
 use crate::actor::{Actor, ActorId, ActorRef, Process};
 use crate::error::{RegistryError, SendError};
 use crate::system::ActorSystem;
@@ -112,10 +112,7 @@ impl ActorSystem {
         let mut table = self.table();
         if let Some(set) = table.set_mut::<Subscribers<E>>(&topic.key) {
             if let Some(at) = set.position(id) {
-                if actor.shared().mailbox.is_closed() {
-                    // Exited meanwhile: its purge is on the way.
-                    return Err(RegistryError::NoProc);
-                }
+                still_held(actor.shared())?;
                 let old = std::mem::replace(&mut set.list_mut()[at].deliver, deliver);
                 drop(table);
                 discard(old);
