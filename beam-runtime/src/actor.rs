@@ -343,6 +343,9 @@ pub(crate) trait Process: Send + Sync {
     fn mailbox(&self) -> (usize, Option<usize>);
     /// The typed actor behind, for a downcast to `Shared<A>`.
     fn into_any(self: Arc<Self>) -> Arc<dyn std::any::Any + Send + Sync>;
+    /// Drops its task unfinished if it runs on the scheduler `sched` (a
+    /// [`Sched::key`](crate::sched::Sched::key)), whose runtime shuts down.
+    fn abort_task(&self, sched: usize);
 }
 
 impl<A: Actor> Process for Shared<A> {
@@ -419,6 +422,10 @@ impl<A: Actor> Process for Shared<A> {
 
     fn mailbox(&self) -> (usize, Option<usize>) {
         (self.mailbox.len(), self.mailbox.capacity())
+    }
+
+    fn abort_task(&self, sched: usize) {
+        self.mailbox.abort(sched);
     }
 
     fn into_any(self: Arc<Self>) -> Arc<dyn std::any::Any + Send + Sync> {

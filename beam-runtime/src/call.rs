@@ -45,6 +45,7 @@ use crate::actor::run::current_actor;
 use crate::actor::{Actor, Envelope};
 use crate::deadline::{Deadline, Deadlines};
 use crate::error::{CallError, SendError};
+use crate::sched::run_in_place;
 
 /// How long a call waits for its reply unless told otherwise.
 pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(5);
@@ -148,7 +149,8 @@ impl<A: Actor, T> Future for Call<'_, A, T> {
                         Err(SendError::NoProc) => break Err(CallError::NoProc),
                     }
                     let msg = this.msg.take().expect("a call sends once");
-                    if shared.mailbox.push(Envelope::Msg(msg)).is_err() {
+                    let pushed = run_in_place(|| shared.mailbox.push(Envelope::Msg(msg)));
+                    if pushed.is_err() {
                         break Err(CallError::NoProc);
                     }
                     *this.stage = Stage::Waiting;

@@ -11,6 +11,7 @@ pub mod introspection;
 mod mailbox;
 pub mod message;
 pub mod registry;
+mod sched;
 pub mod signal;
 pub mod supervisor;
 pub mod system;

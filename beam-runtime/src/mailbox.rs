@@ -15,10 +15,10 @@ use std::task::{Context, Poll, Waker};
 
 use parking_lot::Mutex;
 use tokio::sync::Semaphore;
-use tokio::task::AbortHandle;
 
 use crate::actor::ActorId;
 use crate::exit::ExitReason;
+use crate::sched::TaskHandle;
 use crate::signal::{Queued, Signal, Verdict, Watch};
 
 /// What the receiver takes the queue into: boxed, and made on first use, so an actor that
@@ -61,7 +61,7 @@ struct Inner<M> {
     /// Whether the actor has begun its exit (see [`Watch::receive`]).
     exiting: bool,
     /// How to kill the task that drains the mailbox, from its spawn until it closes.
-    abort: Option<AbortHandle>,
+    abort: Option<TaskHandle>,
     /// Links, monitors and exit trapping of the actor, made on first use.
     watch: Option<Box<Watch>>,
 }
@@ -192,7 +192,7 @@ impl<M> Mailbox<M> {
 
     /// Records how to kill the draining task; dropped at once if the mailbox is already
     /// closed (the task has finished), used at once if an exit signal already doomed it.
-    pub(crate) fn set_abort(&self, abort: AbortHandle) {
+    pub(crate) fn set_abort(&self, abort: TaskHandle) {
         let mut inner = self.inner.lock();
         if inner.closed {
             return;
@@ -202,6 +202,21 @@ impl<M> Mailbox<M> {
             abort.abort();
         } else {
             inner.abort = Some(abort);
+        }
+    }
+
+    /// Kills the draining task if it runs on scheduler `sched`, whose runtime goes away
+    /// (see [`crate::sched`]).
+    pub(crate) fn abort(&self, sched: usize) {
+        let abort = {
+            let mut inner = self.inner.lock();
+            match &inner.abort {
+                Some(abort) if abort.sched() == sched => inner.abort.take(),
+                _ => None,
+            }
+        };
+        if let Some(abort) = abort {
+            abort.abort();
         }
     }
 

@@ -30,8 +30,8 @@
 use std::fmt;
 use std::future::Future;
 use std::num::NonZeroUsize;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use parking_lot::{Mutex, MutexGuard};
@@ -46,6 +46,7 @@ use crate::deadline::{Deadlines, Timer};
 use crate::error::{ShutdownError, SpawnError};
 use crate::exit::ExitReason;
 use crate::registry::Table;
+use crate::sched::{self, Sched};
 use crate::signal::{OUTSIDE, Signal};
 use crate::task::{Task, TaskActor};
 
@@ -56,7 +57,12 @@ pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
 /// [`shutdown`](Self::shutdown). Cheap to clone: clones share the same system.
 ///
 /// It needs a tokio runtime with the time driver (`#[tokio::main]` and `#[tokio::test]`
-/// have it; a hand-built runtime needs `enable_time()`). The deadlines of calls to the
+/// have it; a hand-built runtime needs `enable_time()`). Its actors are not tokio tasks of
+/// their own: on each runtime where it spawns actors, the system runs them from one run
+/// queue on a few tokio tasks, one per worker thread, and an actor stays on the runtime it
+/// was spawned on; when that runtime shuts down, its actors are dropped with it, as its
+/// tasks would be. A call to an idle actor runs the actor on the caller's thread, within
+/// the caller's poll. The deadlines of calls to the
 /// system's actors are timed by one task on the runtime of its first spawn; if that runtime
 /// shuts down while the system lives on in another, calls time themselves until the next
 /// spawn starts the task again there.
@@ -71,12 +77,29 @@ struct Inner {
     registry: Mutex<Table>,
     actors: Actors,
     deadlines: Arc<Deadlines>,
+    /// The schedulers of its actors, one per runtime they run on.
+    scheds: Mutex<Vec<Arc<Sched>>>,
 }
 
 impl Drop for Inner {
     fn drop(&mut self) {
-        // Lets the timer task end.
+        // Lets the timer task and the drivers end.
         self.deadlines.close();
+        for sched in self.scheds.get_mut().drain(..) {
+            sched.close();
+        }
+    }
+}
+
+impl sched::Actors for Inner {
+    fn abort_all(&self, sched: &Sched) {
+        self.scheds.lock().retain(|s| !std::ptr::eq(&**s, sched));
+        for shard in &self.actors.shards {
+            let actors: Vec<Child> = shard.lock().actors.iter().map(|(_, a)| a.clone()).collect();
+            for actor in actors {
+                actor.abort_task(sched.key());
+            }
+        }
     }
 }
 
@@ -125,6 +148,7 @@ impl ActorSystem {
                 registry: Mutex::new(Table::default()),
                 actors: Actors::default(),
                 deadlines: Arc::default(),
+                scheds: Mutex::default(),
             }),
         }
     }
@@ -319,6 +343,24 @@ impl ActorSystem {
     /// Starts the system's call-deadline timer task on the current runtime, unless it runs.
     pub(crate) fn start_timers(&self) {
         self.inner.deadlines.ensure_running();
+    }
+
+    /// The scheduler of this system's actors on `runtime` (see [`crate::sched`]), started
+    /// there unless it runs.
+    pub(crate) fn sched_on(&self, runtime: &tokio::runtime::Handle) -> Arc<Sched> {
+        let id = runtime.id();
+        let sched = {
+            let mut scheds = self.inner.scheds.lock();
+            if let Some(sched) = scheds.iter().find(|s| s.runtime() == id) {
+                return Arc::clone(sched);
+            }
+            let weak: Weak<dyn sched::Actors> = Arc::downgrade(&self.inner) as _;
+            let sched = Sched::new(runtime, weak);
+            scheds.push(Arc::clone(&sched));
+            sched
+        };
+        sched.start(runtime);
+        sched
     }
 
     /// The deadlines of the calls in flight to this system's actors.

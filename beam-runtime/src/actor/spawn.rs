@@ -165,10 +165,11 @@ impl<'a, A: Actor> SpawnBuilder<'a, A> {
                 return Err(SpawnError::Capacity(cap));
             }
         }
-        if tokio::runtime::Handle::try_current().is_err() {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             return Err(SpawnError::NoRuntime);
-        }
+        };
         system.start_timers();
+        let sched = system.sched_on(&runtime);
         let parent = match &owner {
             Owner::System => None,
             Owner::Parent(_, parent) => Some(*parent),
@@ -257,8 +258,8 @@ impl<'a, A: Actor> SpawnBuilder<'a, A> {
             // A sync `#[init]` (or none) already ran: no hand-shake with the new task.
             Ok(Ok(Ok(state))) => {
                 finish(None);
-                let task = tokio::spawn(ActorTask::new(id, life(ctx, state)));
-                shared.mailbox.set_abort(task.abort_handle());
+                let task = sched.spawn(ActorTask::new(id, life(ctx, state)));
+                shared.mailbox.set_abort(task);
                 Ok(Started::Running(ActorRef::from_shared(shared)))
             }
             Ok(Ok(Err(err))) => {
@@ -277,8 +278,8 @@ impl<'a, A: Actor> SpawnBuilder<'a, A> {
             // An async `#[init]` runs in the actor's task; wait for its verdict.
             Ok(Err(args)) => {
                 let (started_tx, started) = oneshot::channel();
-                let task = tokio::spawn(ActorTask::new(id, run::<A>(ctx, args, started_tx)));
-                shared.mailbox.set_abort(task.abort_handle());
+                let task = sched.spawn(ActorTask::new(id, run::<A>(ctx, args, started_tx)));
+                shared.mailbox.set_abort(task);
                 Ok(Started::Initializing(Initializing { started, shared }))
             }
         }

@@ -91,8 +91,11 @@ impl Probe {
         let span = if kind == HandlerKind::Init {
             tracing::trace_span!(target: "beam", "beam.init", actor = %actor, actor_type)
         } else {
+            // A root span wherever the handler runs: in place of a call, it runs within
+            // the caller's poll, whose span it must not nest in.
             tracing::trace_span!(
                 target: "beam",
+                parent: None,
                 "beam.handle",
                 actor = %actor,
                 actor_type,

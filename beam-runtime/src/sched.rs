@@ -1,0 +1,345 @@
+//! The scheduler of a system's actors: each actor is one allocation (its receive loop and
+//! the state that schedules it), run by a few tokio tasks of the system, its drivers, one
+//! per worker thread of the runtime, instead of a tokio task of its own.
+//!
+//! An actor that is woken goes to the back of the system's run queue; a driver takes it
+//! from the front and polls it. Two shortcuts skip the queue:
+//!
+//! - an actor woken by the actors a driver polls is polled next by that driver (the
+//!   driver's next slot, as tokio's LIFO slot), so actors that message each other stay on
+//!   one thread;
+//! - a call that wakes an idle actor polls it in place, on the caller's thread
+//!   ([`run_in_place`]), so the reply is usually ready before the call first returns.
+//!
+//! A driver goes back to tokio once its tokio budget is spent (so tokio's other tasks,
+//! timers and I/O keep their turn), and sleeps while the queue is empty. When the runtime
+//! shuts down, its drivers are dropped, and the last of them drops every actor that runs
+//! on it and has not finished, as the runtime would drop its tasks.
+//!
+//! Crate-private: users see it only through [`ActorSystem`](crate::ActorSystem).
+
+use std::cell::Cell;
+use std::collections::VecDeque;
+use std::future::Future;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::pin::Pin;
+use std::sync::{Arc, Weak};
+use std::task::{Context, Poll, Waker};
+
+use async_task::{Runnable, Task};
+use parking_lot::Mutex;
+
+/// How many actors a driver polls before it gives tokio a turn, whatever its budget says.
+const ROUND: usize = 128;
+
+/// How deep calls may run their callee in place (see [`run_in_place`]) before they queue
+/// it as any other wake does, so that a chain of calls cannot overflow the stack.
+const MAX_IN_PLACE: u32 = 8;
+
+thread_local! {
+    /// Set by [`run_in_place`] while it pushes: the next task woken here is handed over.
+    static WANTED: Cell<bool> = const { Cell::new(false) };
+    /// The task handed over to [`run_in_place`].
+    static HANDED: Cell<Option<Runnable<usize>>> = const { Cell::new(None) };
+    /// How many callees run in place on this thread right now.
+    static DEPTH: Cell<u32> = const { Cell::new(0) };
+    /// The [`Sched::key`] of the scheduler whose driver runs on this thread right now (0
+    /// for none).
+    static DRIVING: Cell<usize> = const { Cell::new(0) };
+    /// The task that driver polls next: the last one woken by the actors it polls.
+    static NEXT: Cell<Option<Runnable<usize>>> = const { Cell::new(None) };
+}
+
+/// How many tasks in a row a driver takes from [`NEXT`] before it serves the queue.
+const MAX_NEXT_IN_A_ROW: usize = 32;
+
+/// Runs `push`, which sends a call to an actor; if that wakes the actor from idle (so
+/// nothing else will poll it), polls it right here, on the caller's thread, instead of
+/// queueing it for a driver: the reply is then usually ready when `push` returns, and
+/// the caller never waits for a driver, or for a thread hop.
+///
+/// Only a task of the current runtime is taken, and only [`MAX_IN_PLACE`] deep.
+pub(crate) fn run_in_place<R>(push: impl FnOnce() -> R) -> R {
+    let depth = DEPTH.get();
+    if depth >= MAX_IN_PLACE {
+        return push();
+    }
+    let out = {
+        let _wanted = Wanted::set();
+        push()
+    };
+    if let Some(runnable) = HANDED.take() {
+        DEPTH.set(depth + 1);
+        let _ = catch_unwind(AssertUnwindSafe(|| runnable.run()));
+        DEPTH.set(depth);
+    }
+    out
+}
+
+/// Sets [`WANTED`] for a scope, and clears it at the end, even when unwinding.
+struct Wanted;
+
+impl Wanted {
+    fn set() -> Self {
+        WANTED.set(true);
+        Self
+    }
+}
+
+impl Drop for Wanted {
+    fn drop(&mut self) {
+        WANTED.set(false);
+    }
+}
+
+/// The run queue and drivers of a system's actors on one runtime.
+pub(crate) struct Sched {
+    runtime: tokio::runtime::Id,
+    state: Mutex<State>,
+    /// The system, to drop its actors here when the runtime goes away.
+    system: Weak<dyn Actors>,
+}
+
+/// What a scheduler needs of its system.
+pub(crate) trait Actors: Send + Sync {
+    /// Forgets the scheduler `sched`, whose runtime is going away, and kills every actor's
+    /// task that runs on it and has not finished.
+    fn abort_all(&self, sched: &Sched);
+}
+
+struct State {
+    queue: VecDeque<Runnable<usize>>,
+    /// The drivers waiting for work: a driver's number and how to wake it.
+    idle: Vec<(usize, Waker)>,
+    /// How many drivers are alive (spawned and not dropped).
+    drivers: usize,
+    /// Set when the system is gone: idle drivers end.
+    closed: bool,
+}
+
+/// How to kill an actor's task: dropping the handle lets the task run on; [`abort`]
+/// drops the task's future at its next scheduling point.
+///
+/// [`abort`]: TaskHandle::abort
+pub(crate) struct TaskHandle(Option<Task<(), usize>>);
+
+impl TaskHandle {
+    /// Drops the task's future at its next scheduling point (at once if it is idle).
+    pub(crate) fn abort(mut self) {
+        drop(self.0.take());
+    }
+
+    /// The [`Sched::key`] of the scheduler that runs the task.
+    pub(crate) fn sched(&self) -> usize {
+        self.0.as_ref().map_or(0, |task| *task.metadata())
+    }
+}
+
+impl Drop for TaskHandle {
+    fn drop(&mut self) {
+        if let Some(task) = self.0.take() {
+            task.detach();
+        }
+    }
+}
+
+impl Sched {
+    /// A scheduler for `system`'s actors on `runtime`, counting on one driver per worker
+    /// thread; [`start`](Self::start) them.
+    pub(crate) fn new(runtime: &tokio::runtime::Handle, system: Weak<dyn Actors>) -> Arc<Self> {
+        Arc::new(Self {
+            runtime: runtime.id(),
+            state: Mutex::new(State {
+                queue: VecDeque::new(),
+                idle: Vec::new(),
+                drivers: runtime.metrics().num_workers().max(1),
+                closed: false,
+            }),
+            system,
+        })
+    }
+
+    /// Spawns its drivers on `runtime`. Call without the system's locks: on a runtime that
+    /// is shutting down they are dropped at once, and the last one drops the actors.
+    pub(crate) fn start(self: &Arc<Self>, runtime: &tokio::runtime::Handle) {
+        let drivers = self.state.lock().drivers;
+        for number in 0..drivers {
+            runtime.spawn(Driver {
+                sched: Arc::clone(self),
+                number,
+            });
+        }
+    }
+
+    /// The runtime it runs on.
+    pub(crate) fn runtime(&self) -> tokio::runtime::Id {
+        self.runtime
+    }
+
+    /// Tells its tasks apart from other schedulers' (its address).
+    pub(crate) fn key(&self) -> usize {
+        std::ptr::from_ref(self) as usize
+    }
+
+    /// Runs `fut` as an actor's task: queued at once, polled by one of the drivers.
+    pub(crate) fn spawn<F>(self: &Arc<Self>, fut: F) -> TaskHandle
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        let sched = Arc::clone(self);
+        let (runnable, task) = async_task::Builder::new()
+            .metadata(self.key())
+            .spawn(move |_| fut, move |runnable| sched.schedule(runnable));
+        runnable.schedule();
+        TaskHandle(Some(task))
+    }
+
+    /// Queues a woken task, and wakes an idle driver for it. With no driver left (the
+    /// runtime has shut down) the task is dropped instead, as the runtime would.
+    fn schedule(&self, runnable: Runnable<usize>) {
+        if WANTED.get() && self.is_current() {
+            WANTED.set(false);
+            HANDED.set(Some(runnable));
+            return;
+        }
+        // Woken by an actor this scheduler's driver polls here: polled next by the same
+        // driver, on the same thread, with its caches warm (the task it displaces is
+        // queued for any driver).
+        let runnable = if DRIVING.get() == self.key() {
+            match NEXT.replace(Some(runnable)) {
+                Some(displaced) => displaced,
+                None => return,
+            }
+        } else {
+            runnable
+        };
+        self.enqueue(runnable);
+    }
+
+    /// Queues a task for any driver, waking an idle one.
+    fn enqueue(&self, runnable: Runnable<usize>) {
+        let mut state = self.state.lock();
+        if state.drivers == 0 {
+            drop(state);
+            drop(runnable);
+            return;
+        }
+        state.queue.push_back(runnable);
+        let idle = state.idle.pop();
+        drop(state);
+        if let Some((_, driver)) = idle {
+            driver.wake();
+        }
+    }
+
+    /// Whether this thread runs its runtime.
+    fn is_current(&self) -> bool {
+        tokio::runtime::Handle::try_current().is_ok_and(|runtime| runtime.id() == self.runtime)
+    }
+
+    /// The system is gone: its drivers end once idle.
+    pub(crate) fn close(&self) {
+        let idle = {
+            let mut state = self.state.lock();
+            state.closed = true;
+            std::mem::take(&mut state.idle)
+        };
+        for (_, driver) in idle {
+            driver.wake();
+        }
+    }
+}
+
+/// A tokio task that polls the actors of the run queue.
+struct Driver {
+    sched: Arc<Sched>,
+    number: usize,
+}
+
+impl Future for Driver {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let sched = &*self.sched;
+        let _driving = Driving::enter(sched);
+        let mut in_a_row = 0;
+        for _ in 0..ROUND {
+            let next = match NEXT.take() {
+                Some(next) if in_a_row < MAX_NEXT_IN_A_ROW => {
+                    in_a_row += 1;
+                    next
+                }
+                next => {
+                    in_a_row = 0;
+                    let mut state = sched.state.lock();
+                    if let Some(next) = next {
+                        state.queue.push_back(next);
+                    }
+                    match state.queue.pop_front() {
+                        Some(next) => next,
+                        None if state.closed => return Poll::Ready(()),
+                        None => {
+                            if !state.idle.iter().any(|(n, _)| *n == self.number) {
+                                state.idle.push((self.number, cx.waker().clone()));
+                            }
+                            return Poll::Pending;
+                        }
+                    }
+                }
+            };
+            // An actor's own loop turns panics into exits; one that escapes it (from a
+            // `Drop`) has already ended that task, and must not end the others.
+            let _ = catch_unwind(AssertUnwindSafe(|| next.run()));
+            if !tokio::task::coop::has_budget_remaining() {
+                break;
+            }
+        }
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+}
+
+/// Marks the thread as running a driver of `sched`, for a poll; at its end, the task
+/// kept for the driver's next turn goes to the queue, for any driver.
+struct Driving<'a> {
+    sched: &'a Sched,
+    /// What the thread was doing before, should a driver be polled within an actor (by a
+    /// runtime the actor runs itself).
+    previous: (usize, Option<Runnable<usize>>),
+}
+
+impl<'a> Driving<'a> {
+    fn enter(sched: &'a Sched) -> Self {
+        let previous = (DRIVING.replace(sched.key()), NEXT.take());
+        Self { sched, previous }
+    }
+}
+
+impl Drop for Driving<'_> {
+    fn drop(&mut self) {
+        if let Some(next) = NEXT.replace(self.previous.1.take()) {
+            self.sched.enqueue(next);
+        }
+        DRIVING.set(self.previous.0);
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let queue = {
+            let mut state = self.sched.state.lock();
+            state.drivers -= 1;
+            state.idle.retain(|(n, _)| *n != self.number);
+            if state.drivers > 0 {
+                return;
+            }
+            std::mem::take(&mut state.queue)
+        };
+        // The runtime is going away: drop what is queued, then every unfinished actor
+        // (a task aborted now is dropped by `schedule` at once).
+        drop(queue);
+        if let Some(system) = self.sched.system.upgrade() {
+            system.abort_all(&self.sched);
+        }
+    }
+}

@@ -1,0 +1,154 @@
+//! How actors are scheduled: a call to an idle actor runs it in place, actors on two
+//! runtimes live and die with their own runtime, a chain of calls cannot overflow the
+//! stack, and a busy actor does not starve the runtime's other tasks.
+
+use std::future::{Future, IntoFuture};
+use std::pin::pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::task::{Context, Poll, Waker};
+
+use beam_runtime::prelude::*;
+
+struct Echo;
+
+#[actor]
+impl Echo {
+    #[call]
+    fn echo(&self, n: u64) -> u64 {
+        n
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_call_to_an_idle_actor_is_answered_in_its_first_poll() {
+    let system = ActorSystem::new();
+    let echo = system.spawn::<Echo>(Echo).await.unwrap();
+    // Let the new actor go idle.
+    tokio::task::yield_now().await;
+    let mut call = pin!(echo.echo(7).into_future());
+    let mut cx = Context::from_waker(Waker::noop());
+    assert_eq!(call.as_mut().poll(&mut cx), Poll::Ready(Ok(7)));
+    system.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_from_many_tasks_on_two_workers_all_get_their_answer() {
+    let system = ActorSystem::new();
+    let echo = system.spawn::<Echo>(Echo).await.unwrap();
+    let mut tasks = Vec::new();
+    for t in 0..8u64 {
+        let echo = echo.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut sum = 0;
+            for i in 0..1000 {
+                sum += echo.echo(t * 1000 + i).await.unwrap();
+            }
+            sum
+        }));
+    }
+    let mut total = 0;
+    for task in tasks {
+        total += task.await.unwrap();
+    }
+    assert_eq!(total, (0..8000).sum::<u64>());
+    system.shutdown().await;
+}
+
+/// Calls the next link of the chain, and adds one.
+struct Link {
+    next: Option<ActorRef<Link>>,
+}
+
+#[actor]
+impl Link {
+    #[call]
+    async fn depth(&self) -> u64 {
+        match &self.next {
+            Some(next) => next.depth().await.unwrap() + 1,
+            None => 1,
+        }
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_long_chain_of_calls_is_answered() {
+    let system = ActorSystem::new();
+    let mut next = None;
+    for _ in 0..200 {
+        next = Some(system.spawn::<Link>(Link { next }).await.unwrap());
+    }
+    assert_eq!(next.unwrap().depth().await, Ok(200));
+    system.shutdown().await;
+}
+
+/// Casts to itself forever once started.
+struct Spinner {
+    spins: Arc<AtomicU64>,
+}
+
+#[actor]
+impl Spinner {
+    #[cast]
+    fn spin(&mut self, ctx: &mut Ctx<Self>) {
+        self.spins.fetch_add(1, Ordering::Relaxed);
+        let _ = ctx.me().spin();
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_busy_actor_leaves_the_runtime_to_other_tasks() {
+    let system = ActorSystem::new();
+    let spins = Arc::new(AtomicU64::new(0));
+    let spinner = system
+        .spawn::<Spinner>(Spinner {
+            spins: spins.clone(),
+        })
+        .await
+        .unwrap();
+    spinner.spin().unwrap();
+    // A task of the same thread still gets its turns while the actor spins.
+    let ran = Arc::new(AtomicBool::new(false));
+    let flag = ran.clone();
+    tokio::spawn(async move {
+        for _ in 0..10 {
+            tokio::task::yield_now().await;
+        }
+        flag.store(true, Ordering::Relaxed);
+    })
+    .await
+    .unwrap();
+    assert!(ran.load(Ordering::Relaxed));
+    assert!(
+        spins.load(Ordering::Relaxed) > 0,
+        "the actor spun meanwhile"
+    );
+    spinner.kill();
+    spinner.wait_for_exit().await;
+}
+
+#[test]
+fn actors_of_one_system_live_and_die_with_the_runtime_they_were_spawned_on() {
+    let system = ActorSystem::new();
+    // Multi-thread runtimes: all the drivers of a runtime go with it.
+    let first = tokio::runtime::Runtime::new().unwrap();
+    let second = tokio::runtime::Runtime::new().unwrap();
+    let a = first
+        .block_on(system.spawn::<Echo>(Echo).into_future())
+        .unwrap();
+    let b = second
+        .block_on(system.spawn::<Echo>(Echo).into_future())
+        .unwrap();
+    assert_eq!(second.block_on(b.echo(2).into_future()), Ok(2));
+    assert_eq!(first.block_on(a.echo(1).into_future()), Ok(1));
+    // The first runtime takes its actor with it; the second one's lives on.
+    drop(first);
+    assert_eq!(a.exit_reason(), Some(ExitReason::Killed));
+    assert_eq!(second.block_on(b.echo(3).into_future()), Ok(3));
+    // Actors spawned later on the second runtime run there too.
+    let c = second
+        .block_on(system.spawn::<Echo>(Echo).into_future())
+        .unwrap();
+    assert_eq!(second.block_on(c.echo(4).into_future()), Ok(4));
+    second.block_on(system.shutdown());
+}
