@@ -84,6 +84,12 @@ pin_project! {
     /// round in which the call is sent (the caller yields once, as
     /// [`tokio::task::yield_now`] does: most calls are answered within that round and never
     /// arm a timer). The timeout includes any wait for room in a bounded mailbox.
+    ///
+    /// Sending to an idle actor runs the actor at once, within this poll, on the caller's
+    /// thread (its handler is not nested in the caller's tracing span): a synchronous
+    /// handler's reply is ready before the first poll returns. An actor that is already
+    /// running or queued, or a call nested more than 8 deep in such runs, is left to the
+    /// system's scheduler.
     #[must_use = "a call does nothing unless awaited"]
     pub struct Call<'a, A: Actor, T> {
         target: &'a RawRef<A>,
