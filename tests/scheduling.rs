@@ -152,3 +152,37 @@ fn actors_of_one_system_live_and_die_with_the_runtime_they_were_spawned_on() {
     assert_eq!(second.block_on(c.echo(4).into_future()), Ok(4));
     second.block_on(system.shutdown());
 }
+
+/// Links itself to another actor on request.
+struct Linker;
+
+#[actor]
+impl Linker {
+    #[call]
+    fn link_to(&mut self, other: ActorRef<Linker>, ctx: &mut Ctx<Self>) {
+        ctx.link(&other);
+    }
+}
+
+#[test]
+fn a_runtime_takes_a_long_chain_of_linked_actors_down_without_deep_recursion() {
+    let system = ActorSystem::new();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let chain: Vec<ActorRef<Linker>> = rt.block_on(async {
+        let mut chain = Vec::new();
+        for _ in 0..5000 {
+            chain.push(system.spawn::<Linker>(Linker).await.unwrap());
+        }
+        for pair in chain.windows(2) {
+            pair[0].link_to(pair[1].clone()).await.unwrap();
+        }
+        chain
+    });
+    // Each actor dropped with the runtime kills the next through their link: 5000 deep.
+    drop(rt);
+    assert!(chain.iter().all(|actor| !actor.is_alive()));
+    assert_eq!(chain[0].exit_reason(), Some(ExitReason::Killed));
+}

@@ -11,6 +11,11 @@
 //! - a call that wakes an idle actor polls it in place, on the caller's thread
 //!   ([`run_in_place`]), so the reply is usually ready before the call first returns.
 //!
+//! The next slot belongs to the thread: a handler that blocks its thread in
+//! `tokio::task::block_in_place` waiting for an actor it has just woken waits until the
+//! handler returns (tokio moves its own LIFO slot away there; nothing tells us). Such a
+//! handler should hand the wait to `spawn_blocking`, or await.
+//!
 //! A driver goes back to tokio once its tokio budget is spent (so tokio's other tasks,
 //! timers and I/O keep their turn), and sleeps while the queue is empty. When the runtime
 //! shuts down, its drivers are dropped, and the last of them drops every actor that runs
@@ -18,7 +23,7 @@
 //!
 //! Crate-private: users see it only through [`ActorSystem`](crate::ActorSystem).
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -48,6 +53,36 @@ thread_local! {
     static DRIVING: Cell<usize> = const { Cell::new(0) };
     /// The task that driver polls next: the last one woken by the actors it polls.
     static NEXT: Cell<Option<Runnable<usize>>> = const { Cell::new(None) };
+    /// While [`reap`] drops tasks on this thread, the ones it is still to drop.
+    static REAPING: RefCell<Option<Vec<Runnable<usize>>>> = const { RefCell::new(None) };
+}
+
+/// Drops a task whose runtime has gone, with its future. Dropping an actor kills its
+/// linked actors and children, whose tasks come back here: they are dropped one after the
+/// other by the outermost call, not each inside the one before, so a long chain of links
+/// cannot overflow the stack.
+fn reap(runnable: Runnable<usize>) {
+    let first = REAPING.with_borrow_mut(|reaping| match reaping {
+        Some(later) => {
+            later.push(runnable);
+            None
+        }
+        None => {
+            *reaping = Some(Vec::new());
+            Some(runnable)
+        }
+    });
+    let Some(mut next) = first else {
+        return;
+    };
+    loop {
+        drop(next);
+        match REAPING.with_borrow_mut(|reaping| reaping.as_mut().and_then(Vec::pop)) {
+            Some(more) => next = more,
+            None => break,
+        }
+    }
+    REAPING.set(None);
 }
 
 /// How many tasks in a row a driver takes from [`NEXT`] before it serves the queue.
@@ -221,7 +256,7 @@ impl Sched {
         let mut state = self.state.lock();
         if state.drivers == 0 {
             drop(state);
-            drop(runnable);
+            reap(runnable);
             return;
         }
         state.queue.push_back(runnable);
@@ -337,7 +372,9 @@ impl Drop for Driver {
         };
         // The runtime is going away: drop what is queued, then every unfinished actor
         // (a task aborted now is dropped by `schedule` at once).
-        drop(queue);
+        for runnable in queue {
+            reap(runnable);
+        }
         if let Some(system) = self.sched.system.upgrade() {
             system.abort_all(&self.sched);
         }
