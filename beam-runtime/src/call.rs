@@ -88,9 +88,9 @@ pin_project! {
     /// Sending to an idle actor runs the actor at once, within this poll, on the caller's
     /// thread: a synchronous handler's reply is ready before the first poll returns. Its
     /// handler span is not nested in the caller's tracing span, but it runs in the caller's
-    /// tokio task, so `tokio::task::id()` and tokio task-locals are the caller's there. An actor that is already
-    /// running or queued, or a call nested more than 8 deep in such runs, is left to the
-    /// system's scheduler.
+    /// tokio task, so `tokio::task::id()` and tokio task-locals are the caller's there. An
+    /// actor that is already running or queued, or a call nested more than 8 deep in such
+    /// runs, is left to the system's scheduler.
     #[must_use = "a call does nothing unless awaited"]
     pub struct Call<'a, A: Actor, T> {
         target: &'a RawRef<A>,

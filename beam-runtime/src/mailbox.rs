@@ -208,13 +208,11 @@ impl<M> Mailbox<M> {
     /// Kills the draining task if it runs on scheduler `sched`, whose runtime goes away
     /// (see [`crate::sched`]).
     pub(crate) fn abort(&self, sched: usize) {
-        let abort = {
-            let mut inner = self.inner.lock();
-            match &inner.abort {
-                Some(abort) if abort.sched() == sched => inner.abort.take(),
-                _ => None,
-            }
-        };
+        let abort = self
+            .inner
+            .lock()
+            .abort
+            .take_if(|abort| abort.sched() == sched);
         if let Some(abort) = abort {
             abort.abort();
         }

@@ -41,6 +41,9 @@ const ROUND: usize = 128;
 /// it as any other wake does, so that a chain of calls cannot overflow the stack.
 const MAX_IN_PLACE: u32 = 8;
 
+/// How many tasks in a row a driver takes from [`NEXT`] before it serves the queue.
+const MAX_NEXT_IN_A_ROW: usize = 32;
+
 thread_local! {
     /// Set by [`run_in_place`] while it pushes: the next task woken here is handed over.
     static WANTED: Cell<bool> = const { Cell::new(false) };
@@ -84,9 +87,6 @@ fn reap(runnable: Runnable<usize>) {
     }
     REAPING.set(None);
 }
-
-/// How many tasks in a row a driver takes from [`NEXT`] before it serves the queue.
-const MAX_NEXT_IN_A_ROW: usize = 32;
 
 /// Runs `push`, which sends a call to an actor; if that wakes the actor from idle (so
 /// nothing else will poll it), polls it right here, on the caller's thread, instead of
@@ -371,7 +371,7 @@ impl Drop for Driver {
             std::mem::take(&mut state.queue)
         };
         // The runtime is going away: drop what is queued, then every unfinished actor
-        // (a task aborted now is dropped by `schedule` at once).
+        // (a task aborted now comes back through `enqueue`, which reaps it at once).
         for runnable in queue {
             reap(runnable);
         }

@@ -62,10 +62,9 @@ pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
 /// queue on a few tokio tasks, one per worker thread, and an actor stays on the runtime it
 /// was spawned on; when that runtime shuts down, its actors are dropped with it, as its
 /// tasks would be. A call to an idle actor runs the actor on the caller's thread, within
-/// the caller's poll. The deadlines of calls to the
-/// system's actors are timed by one task on the runtime of its first spawn; if that runtime
-/// shuts down while the system lives on in another, calls time themselves until the next
-/// spawn starts the task again there.
+/// the caller's poll. The deadlines of calls to the system's actors are timed by one task
+/// on the runtime of its first spawn; if that runtime shuts down while the system lives
+/// on in another, calls time themselves until the next spawn starts the task again there.
 #[derive(Clone)]
 pub struct ActorSystem {
     inner: Arc<Inner>,
@@ -94,11 +93,8 @@ impl Drop for Inner {
 impl sched::Actors for Inner {
     fn abort_all(&self, sched: &Sched) {
         self.scheds.lock().retain(|s| !std::ptr::eq(&**s, sched));
-        for shard in &self.actors.shards {
-            let actors: Vec<Child> = shard.lock().actors.iter().map(|(_, a)| a.clone()).collect();
-            for actor in actors {
-                actor.abort_task(sched.key());
-            }
+        for actor in self.actors.all() {
+            actor.abort_task(sched.key());
         }
     }
 }
@@ -120,6 +116,17 @@ struct Shard {
     closed: bool,
     /// Two words per actor; its parent is kept with the actor.
     actors: Slab<Child>,
+}
+
+impl Actors {
+    /// Every live actor now, in no particular order.
+    fn all(&self) -> Vec<Child> {
+        let mut all = Vec::new();
+        for shard in &self.shards {
+            all.extend(shard.lock().actors.iter().map(|(_, actor)| actor.clone()));
+        }
+        all
+    }
 }
 
 /// Whether `actor` is top-level: the system's shutdown stops it (a child is stopped by its
@@ -328,11 +335,7 @@ impl ActorSystem {
 
     /// Every live actor now, in no particular order.
     pub(crate) fn tracked(&self) -> Vec<Child> {
-        let mut all = Vec::new();
-        for shard in &self.inner.actors.shards {
-            all.extend(shard.lock().actors.iter().map(|(_, actor)| actor.clone()));
-        }
-        all
+        self.inner.actors.all()
     }
 
     /// The registry's table, for the [`registry`](crate::registry) module.
