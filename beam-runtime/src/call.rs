@@ -54,9 +54,12 @@ pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(5);
 /// "no timeout" without overflowing the clock).
 pub(crate) fn deadline_after(timeout: Duration) -> Instant {
     let now = Instant::now();
-    now.checked_add(timeout)
-        .unwrap_or_else(|| now + Duration::from_secs(86_400 * 365 * 30))
+    now.checked_add(timeout).unwrap_or_else(|| now + FOREVER)
 }
+
+/// A wait this long or longer never ends: such a call deadline is never armed
+/// (about 30 years).
+pub(crate) const FOREVER: Duration = Duration::from_secs(86_400 * 365 * 30);
 
 type Acquire<'a> =
     Pin<Box<dyn Future<Output = Result<SemaphorePermit<'a>, AcquireError>> + Send + 'a>>;
@@ -124,7 +127,8 @@ impl<'a, A: Actor, T> Call<'a, A, T> {
     }
 
     /// Waits at most `timeout` for the reply instead of [`DEFAULT_CALL_TIMEOUT`]
-    /// (`Duration::MAX` waits for as long as it takes).
+    /// (`Duration::MAX`, or any timeout of 30 years or more, waits for as long as it takes
+    /// and arms no timer at all).
     pub fn timeout(mut self, timeout: Duration) -> Self {
         // A call polled (and moved) already may hold a slot in the deadline table.
         self.deadline.clear(self.target.shared.system.deadlines());

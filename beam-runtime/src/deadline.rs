@@ -24,7 +24,7 @@ use parking_lot::Mutex;
 use slab::Slab;
 use tokio::time::{Instant, Sleep, sleep_until};
 
-use crate::call::deadline_after;
+use crate::call::{FOREVER, deadline_after};
 
 /// The deadlines of one system's calls.
 #[derive(Default)]
@@ -289,10 +289,15 @@ pub(crate) enum Deadline {
     Registered { at: Instant, key: usize },
     /// A timer of its own (boxed: this path is rare).
     Own(Pin<Box<Sleep>>),
+    /// A wait of [`FOREVER`] or longer: nothing to arm.
+    Never,
 }
 
 impl Deadline {
     pub(crate) fn after(timeout: Duration) -> Self {
+        if timeout >= FOREVER {
+            return Self::Never;
+        }
         Self::After(timeout)
     }
 
@@ -336,6 +341,7 @@ impl Deadline {
                     }
                 },
                 Self::Own(sleep) => return sleep.as_mut().poll(cx),
+                Self::Never => return Poll::Pending,
             }
         }
     }
@@ -425,6 +431,33 @@ mod tests {
         assert_eq!(slots(table), 0);
         assert_eq!(call.await, Err(crate::CallError::Timeout));
         assert_eq!(slots(table), 0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_call_without_a_timeout_never_takes_a_slot() {
+        let system = crate::ActorSystem::new();
+        let silent = system.spawn::<Silent>(Silent).await.unwrap();
+        let table = system.deadlines();
+        let mut call = silent.never().timeout(Duration::MAX);
+        for _ in 0..3 {
+            assert!(
+                poll_fn(|cx| Poll::Ready(Pin::new(&mut call).poll(cx)))
+                    .await
+                    .is_pending()
+            );
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(slots(table), 0);
+        // Still waiting a century later.
+        tokio::time::advance(Duration::from_secs(86_400 * 365 * 100)).await;
+        assert!(
+            poll_fn(|cx| Poll::Ready(Pin::new(&mut call).poll(cx)))
+                .await
+                .is_pending()
+        );
+        // A shorter timeout given later still arms.
+        let call = call.timeout(Duration::from_millis(10));
+        assert_eq!(call.await, Err(crate::CallError::Timeout));
     }
 
     /// Keeps the scheduler's queue from ever running dry until `done` is set.
