@@ -62,6 +62,12 @@ impl Probe {
         ctx.stop_with(ExitReason::Error(why));
     }
 
+    #[cast]
+    fn stop_twice(&mut self, first: ExitReason, then: ExitReason, ctx: &mut Ctx<Self>) {
+        ctx.stop_with(first);
+        ctx.stop_with(then);
+    }
+
     #[call]
     async fn adopt(&mut self, label: &'static str, ctx: &mut Ctx<Self>) -> ActorRef<Probe> {
         let log = self.log.clone();
@@ -204,9 +210,23 @@ async fn stopping_itself_gives_normal_or_the_chosen_reason() {
     b.fail("bad input".into()).unwrap();
     let reason = ExitReason::Error("bad input".into());
     assert_eq!(b.handled().await, Err(CallError::Exited(reason)));
+    // The last stop asked for wins, whichever way round.
+    let error = ExitReason::Error("changed its mind".into());
+    let c = probe(&system, "c", &log).await;
+    c.stop_twice(error.clone(), ExitReason::Normal).unwrap();
+    assert_eq!(
+        c.handled().await,
+        Err(CallError::Exited(ExitReason::Normal))
+    );
+    let d = probe(&system, "d", &log).await;
+    d.stop_twice(ExitReason::Normal, error.clone()).unwrap();
+    assert_eq!(d.handled().await, Err(CallError::Exited(error)));
+
     let log = entries(&log);
     assert!(log.contains(&"a: terminate normal after 1".to_owned()));
     assert!(log.contains(&"b: terminate error: bad input after 0".to_owned()));
+    assert!(log.contains(&"c: terminate normal after 0".to_owned()));
+    assert!(log.contains(&"d: terminate error: changed its mind after 0".to_owned()));
 }
 
 struct BadExit;

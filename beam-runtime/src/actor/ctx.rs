@@ -85,6 +85,9 @@ pub struct Ctx<A: Actor> {
     pending_continue: Option<A::Continue>,
     /// Where the system tracks the actor while it lives.
     slot: Option<Slot>,
+    /// A stop with [`ExitReason::Normal`] asked for by the current handler, kept here so
+    /// the common stop allocates nothing; other reasons wait in the extras.
+    stop_normal: bool,
 }
 
 struct Extras<A: Actor> {
@@ -111,6 +114,7 @@ impl<A: Actor> Ctx<A> {
             extras: None,
             pending_continue: None,
             slot: Some(slot),
+            stop_normal: false,
         }
     }
 
@@ -132,8 +136,14 @@ impl<A: Actor> Ctx<A> {
         }
         let (queued, mut watch) = shared.mailbox.close();
         // Taken but not handled, then still queued: in the order they were sent.
-        let mut leftovers = self.batch.take().map(|b| *b).unwrap_or_default();
-        leftovers.extend(queued);
+        let mut leftovers = match self.batch.take() {
+            Some(taken) if !taken.is_empty() => {
+                let mut taken = *taken;
+                taken.extend(queued);
+                taken
+            }
+            _ => queued,
+        };
         if let Some(handoff) = self.extras.as_ref().and_then(|e| e.handoff.as_ref()) {
             // A supervised actor's messages wait for its next incarnation; the supervisor
             // hears of the exit only after they are in place.
@@ -479,6 +489,7 @@ impl<A: Actor> Ctx<A> {
     #[inline]
     pub(crate) fn poll_plain_msg(&mut self, cx: &mut Context<'_>) -> Poll<Option<A::Msg>> {
         let plain = self.pending_continue.is_none()
+            && !self.stop_normal
             && self.extras.as_deref().is_none_or(|e| {
                 e.stop.is_none() && e.replay.is_empty() && e.idle.timeout.is_none()
             });
@@ -558,6 +569,9 @@ impl<A: Actor> Ctx<A> {
 
     /// A stop asked for by the current handler, if any.
     pub(crate) fn take_stop(&mut self) -> Option<ExitReason> {
+        if std::mem::take(&mut self.stop_normal) {
+            return Some(ExitReason::Normal);
+        }
         self.extras.as_mut()?.stop.take()
     }
 
@@ -604,7 +618,16 @@ impl<A: Actor> Ctx<A> {
 
     /// Stops the actor with `reason` once the current handler returns.
     pub fn stop_with(&mut self, reason: ExitReason) {
-        self.extras().stop = Some(reason);
+        // The last stop asked for wins.
+        if reason == ExitReason::Normal {
+            self.stop_normal = true;
+            if let Some(extras) = &mut self.extras {
+                extras.stop = None;
+            }
+        } else {
+            self.stop_normal = false;
+            self.extras().stop = Some(reason);
+        }
     }
 }
 
