@@ -131,8 +131,10 @@ async fn calling_self_fails_at_once() {
 async fn a_crash_mid_call_is_exited_with_the_reason() {
     let system = ActorSystem::new();
     let s = svc(&system).await;
-    let queued = s.get();
-    let (crashed, queued) = tokio::join!(s.explode(), queued);
+    // Both are queued while the actor naps (an idle actor would run the crash in place,
+    // before the second call is sent).
+    let (napped, crashed, queued) = tokio::join!(s.nap(10), s.explode(), s.get());
+    assert_eq!(napped, Ok(10));
     let reason = ExitReason::Panic("boom".into());
     assert_eq!(crashed, Err(CallError::Exited(reason.clone())));
     // A call still in the mailbox when the actor died gets the same reason.
@@ -159,6 +161,8 @@ async fn a_deferred_reply_answers_later() {
         let s = s.clone();
         async move { s.later().await }
     });
+    // The other task sends its call first.
+    tokio::task::yield_now().await;
     // The actor is free meanwhile: other calls are served.
     assert_eq!(s.get().await, Ok(0));
     s.release(42).unwrap();

@@ -1,4 +1,5 @@
-//! How actors are scheduled: a call to an idle actor runs it in place, actors on two
+//! How actors are scheduled: a spawn leaves a new actor idle, a call to or a stop of an
+//! idle actor runs it in place, actors on two
 //! runtimes live and die with their own runtime, a chain of calls cannot overflow the
 //! stack, and a busy actor does not starve the runtime's other tasks.
 
@@ -23,13 +24,100 @@ impl Echo {
 #[tokio::test(flavor = "current_thread")]
 async fn a_call_to_an_idle_actor_is_answered_in_its_first_poll() {
     let system = ActorSystem::new();
+    // A new actor with nothing to do is idle once its spawn returns.
     let echo = system.spawn::<Echo>(Echo).await.unwrap();
-    // Let the new actor go idle.
-    tokio::task::yield_now().await;
     let mut call = pin!(echo.echo(7).into_future());
     let mut cx = Context::from_waker(Waker::noop());
     assert_eq!(call.as_mut().poll(&mut cx), Poll::Ready(Ok(7)));
     system.shutdown().await;
+}
+
+/// Defers its start to `#[handle_continue]`, which records that it ran.
+struct Deferred {
+    ran: Arc<AtomicBool>,
+}
+
+#[actor]
+impl Deferred {
+    #[init]
+    fn init(ran: Arc<AtomicBool>, ctx: &mut Ctx<Self>) -> Self {
+        ctx.continue_with(());
+        Deferred { ran }
+    }
+
+    #[handle_continue]
+    fn resume(&mut self, _step: ()) {
+        self.ran.store(true, Ordering::SeqCst);
+    }
+
+    #[call]
+    fn resumed(&self) -> bool {
+        self.ran.load(Ordering::SeqCst)
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_spawn_returns_before_the_deferred_start_runs() {
+    let system = ActorSystem::new();
+    let ran = Arc::new(AtomicBool::new(false));
+    let deferred = system.spawn::<Deferred>(ran.clone()).await.unwrap();
+    // `#[handle_continue]` is left to the scheduler, not run by the spawner.
+    assert!(!ran.load(Ordering::SeqCst));
+    assert_eq!(deferred.resumed().await, Ok(true));
+    system.shutdown().await;
+}
+
+/// Records its `#[terminate]`.
+struct Quitter {
+    terminated: Arc<AtomicBool>,
+}
+
+#[actor]
+impl Quitter {
+    #[call]
+    async fn nap(&self) {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+
+    #[terminate]
+    fn terminate(&mut self, _reason: &ExitReason) {
+        self.terminated.store(true, Ordering::SeqCst);
+    }
+}
+
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn an_idle_actor_stops_in_place_and_a_busy_one_after_its_handler() {
+    let system = ActorSystem::new();
+    let terminated = Arc::new(AtomicBool::new(false));
+    let idle = system
+        .spawn::<Quitter>(Quitter {
+            terminated: terminated.clone(),
+        })
+        .await
+        .unwrap();
+    let stopping = system.stop(&idle);
+    // Stopped before the stop is awaited: its exit ran on this thread.
+    assert!(terminated.load(Ordering::SeqCst));
+    assert_eq!(idle.exit_reason(), Some(ExitReason::Normal));
+    assert_eq!(stopping.await, ExitReason::Normal);
+
+    let busy_done = Arc::new(AtomicBool::new(false));
+    let busy = system
+        .spawn::<Quitter>(Quitter {
+            terminated: busy_done.clone(),
+        })
+        .await
+        .unwrap();
+    let mut napping = pin!(busy.nap().into_future());
+    let mut cx = Context::from_waker(Waker::noop());
+    assert!(napping.as_mut().poll(&mut cx).is_pending());
+    // In a handler: the stop waits behind it.
+    let stopping = system.stop(&busy);
+    assert!(!busy_done.load(Ordering::SeqCst));
+    assert_eq!(busy.exit_reason(), None);
+    assert_eq!(napping.await, Ok(()));
+    assert_eq!(stopping.await, ExitReason::Normal);
+    assert!(busy_done.load(Ordering::SeqCst));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

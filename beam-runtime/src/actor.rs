@@ -319,7 +319,8 @@ impl<A: Actor> Shared<A> {
 pub(crate) trait Process: Send + Sync {
     fn id(&self) -> ActorId;
     fn exit(&self) -> &ExitCell;
-    /// Queues a stop behind the messages already sent; `false` if the actor is gone.
+    /// Queues a stop behind the messages already sent (an idle actor stops at once, in
+    /// place); `false` if the actor is gone.
     fn request_stop(&self, reason: ExitReason) -> bool;
     /// Delivers an exit signal or a monitor's notice; `false` if the actor is gone.
     fn signal(&self, signal: Signal) -> bool;
@@ -358,7 +359,8 @@ impl<A: Actor> Process for Shared<A> {
     }
 
     fn request_stop(&self, reason: ExitReason) -> bool {
-        self.mailbox.push(Envelope::stop(reason)).is_ok()
+        // An idle actor stops at once, in place: its stopper waits for that anyway.
+        crate::sched::run_in_place(|| self.mailbox.push(Envelope::stop(reason)).is_ok())
     }
 
     fn signal(&self, signal: Signal) -> bool {

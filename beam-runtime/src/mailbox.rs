@@ -322,6 +322,11 @@ impl<M> Mailbox<M> {
         (queue, watch)
     }
 
+    /// Whether nothing is queued.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.inner.lock().queue.is_empty()
+    }
+
     /// Whether the actor has exited.
     pub(crate) fn is_closed(&self) -> bool {
         self.inner.lock().closed

@@ -3,13 +3,16 @@
 //! per worker thread of the runtime, instead of a tokio task of its own.
 //!
 //! An actor that is woken goes to the back of the system's run queue; a driver takes it
-//! from the front and polls it. Two shortcuts skip the queue:
+//! from the front and polls it. Three shortcuts skip the queue:
 //!
 //! - an actor woken by the actors a driver polls is polled next by that driver (the
 //!   driver's next slot, as tokio's LIFO slot), so actors that message each other stay on
 //!   one thread;
-//! - a call that wakes an idle actor polls it in place, on the caller's thread
-//!   ([`run_in_place`]), so the reply is usually ready before the call first returns.
+//! - a call or a stop that wakes an idle actor polls it in place, on the caller's thread
+//!   ([`run_in_place`]), so the reply (or the exit) is usually there before the call
+//!   first returns;
+//! - a new actor with nothing to do yet (no `#[handle_continue]` pending, nothing queued)
+//!   is first polled by its spawner ([`Unstarted`]), and is idle when the spawn returns.
 //!
 //! The next slot belongs to the thread: a handler that blocks its thread in
 //! `tokio::task::block_in_place` waiting for an actor it has just woken waits until the
@@ -95,8 +98,7 @@ fn reap(runnable: Runnable<usize>) {
 ///
 /// Only a task of the current runtime is taken, and only [`MAX_IN_PLACE`] deep.
 pub(crate) fn run_in_place<R>(push: impl FnOnce() -> R) -> R {
-    let depth = DEPTH.get();
-    if depth >= MAX_IN_PLACE {
+    if DEPTH.get() >= MAX_IN_PLACE {
         return push();
     }
     let out = {
@@ -104,11 +106,47 @@ pub(crate) fn run_in_place<R>(push: impl FnOnce() -> R) -> R {
         push()
     };
     if let Some(runnable) = HANDED.take() {
-        DEPTH.set(depth + 1);
-        let _ = catch_unwind(AssertUnwindSafe(|| runnable.run()));
-        DEPTH.set(depth);
+        run_here(runnable);
     }
     out
+}
+
+/// Polls `runnable` here, unless calls already run [`MAX_IN_PLACE`] deep in this thread
+/// (then it is queued).
+fn run_here(runnable: Runnable<usize>) {
+    let depth = DEPTH.get();
+    if depth >= MAX_IN_PLACE {
+        runnable.schedule();
+        return;
+    }
+    DEPTH.set(depth + 1);
+    // An actor's own loop turns panics into exits; one that escapes it (from a `Drop`)
+    // has already ended that task, and must not unwind into the caller.
+    let _ = catch_unwind(AssertUnwindSafe(|| runnable.run()));
+    DEPTH.set(depth);
+}
+
+/// A new actor's task, not yet polled: [`run`](Self::run) polls it for the first time in
+/// place, on the thread that spawned it; dropped instead, it is queued for a driver.
+#[must_use = "a new task is queued only when dropped"]
+pub(crate) struct Unstarted(Option<Runnable<usize>>);
+
+impl Unstarted {
+    /// Polls the task here (queues it when calls already run [`MAX_IN_PLACE`] deep here).
+    /// Call it on the thread that spawned the task, which runs the task's runtime.
+    pub(crate) fn run(mut self) {
+        if let Some(runnable) = self.0.take() {
+            run_here(runnable);
+        }
+    }
+}
+
+impl Drop for Unstarted {
+    fn drop(&mut self) {
+        if let Some(runnable) = self.0.take() {
+            runnable.schedule();
+        }
+    }
 }
 
 /// Sets [`WANTED`] for a scope, and clears it at the end, even when unwinding.
@@ -216,8 +254,9 @@ impl Sched {
         std::ptr::from_ref(self) as usize
     }
 
-    /// Runs `fut` as an actor's task: queued at once, polled by one of the drivers.
-    pub(crate) fn spawn<F>(self: &Arc<Self>, fut: F) -> TaskHandle
+    /// Makes `fut` an actor's task, not yet polled: its first poll runs when the
+    /// [`Unstarted`] is run on this thread, or by one of the drivers once it is dropped.
+    pub(crate) fn spawn<F>(self: &Arc<Self>, fut: F) -> (TaskHandle, Unstarted)
     where
         F: Future<Output = ()> + Send + 'static,
     {
@@ -225,8 +264,7 @@ impl Sched {
         let (runnable, task) = async_task::Builder::new()
             .metadata(self.key())
             .spawn(move |_| fut, move |runnable| sched.schedule(runnable));
-        runnable.schedule();
-        TaskHandle(Some(task))
+        (TaskHandle(Some(task)), Unstarted(Some(runnable)))
     }
 
     /// Queues a woken task, and wakes an idle driver for it. With no driver left (the

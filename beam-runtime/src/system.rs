@@ -210,7 +210,9 @@ impl ActorSystem {
     /// not alive).
     ///
     /// The stop is queued at once, not when the future is first polled, so many actors can
-    /// be stopped together and then waited for:
+    /// be stopped together and then waited for. An idle actor stops right away, in place
+    /// (its `#[terminate]` runs on the caller's thread, as a call runs an idle callee's
+    /// handler), so its exit is often known before this returns:
     ///
     /// ```
     /// # use beam_runtime::prelude::*;
@@ -240,10 +242,13 @@ impl ActorSystem {
         actor: &ActorRef<A>,
     ) -> impl Future<Output = ExitReason> + Send + use<A> {
         let shared = actor.shared().clone();
-        let queued = shared
-            .mailbox
-            .push(Envelope::stop(ExitReason::Normal))
-            .is_ok();
+        // An idle actor woken by the stop stops at once, in place.
+        let queued = sched::run_in_place(|| {
+            shared
+                .mailbox
+                .push(Envelope::stop(ExitReason::Normal))
+                .is_ok()
+        });
         let own = current_actor() == Some(shared.id);
         async move {
             if !queued {

@@ -463,6 +463,11 @@ impl<A: Actor> Ctx<A> {
         self.pending_continue = Some(arg);
     }
 
+    /// Whether `#[handle_continue]` is to run next.
+    pub(crate) fn has_continue(&self) -> bool {
+        self.pending_continue.is_some()
+    }
+
     pub(crate) fn take_continue(&mut self) -> Option<A::Continue> {
         self.pending_continue.take()
     }

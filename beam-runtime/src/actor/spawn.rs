@@ -21,6 +21,7 @@ use crate::error::{RegistryError, SpawnError};
 use crate::exit::ExitReason;
 use crate::mailbox::{MAX_CAPACITY, Mailbox};
 use crate::registry::IntoName;
+use crate::sched::Unstarted;
 use crate::system::ActorSystem;
 use crate::telemetry::{
     self,
@@ -258,9 +259,19 @@ impl<'a, A: Actor> SpawnBuilder<'a, A> {
             // A sync `#[init]` (or none) already ran: no hand-shake with the new task.
             Ok(Ok(Ok(state))) => {
                 finish(None);
-                let task = sched.spawn(ActorTask::new(id, life(ctx, state)));
+                // With nothing to do yet, its first poll only finds the mailbox empty: the
+                // spawner makes it (`Spawning`), so a call that follows finds it idle.
+                // Anything else (deferred work, messages already queued) is the drivers'.
+                let idle = !ctx.has_continue() && shared.mailbox.is_empty();
+                let (task, first) = sched.spawn(ActorTask::new(id, life(ctx, state)));
                 shared.mailbox.set_abort(task);
-                Ok(Started::Running(ActorRef::from_shared(shared)))
+                let first = if idle {
+                    Some(first)
+                } else {
+                    drop(first);
+                    None
+                };
+                Ok(Started::Running(ActorRef::from_shared(shared), first))
             }
             Ok(Ok(Err(err))) => {
                 let message = err.into_message();
@@ -278,8 +289,11 @@ impl<'a, A: Actor> SpawnBuilder<'a, A> {
             // An async `#[init]` runs in the actor's task; wait for its verdict.
             Ok(Err(args)) => {
                 let (started_tx, started) = oneshot::channel();
-                let task = sched.spawn(ActorTask::new(id, run::<A>(ctx, args, started_tx)));
+                let (task, first) =
+                    sched.spawn(ActorTask::new(id, run::<A>(ctx, args, started_tx)));
                 shared.mailbox.set_abort(task);
+                // Queued: the spawner waits for the verdict, not for the `#[init]` itself.
+                drop(first);
                 Ok(Started::Initializing(Initializing { started, shared }))
             }
         }
@@ -291,7 +305,8 @@ impl<A: Actor> SpawnBuilder<'_, A> {
     /// running on return.
     pub(crate) fn start_now(self) -> Result<ActorRef<A>, SpawnError> {
         match self.start()? {
-            Started::Running(actor) => Ok(actor),
+            // Its first poll is queued: this spawner does not wait.
+            Started::Running(actor, _) => Ok(actor),
             Started::Initializing(_) => unreachable!("`start_now` is for a synchronous `#[init]`"),
         }
     }
@@ -310,8 +325,9 @@ impl<'a, A: Actor> IntoFuture for SpawnBuilder<'a, A> {
 
 /// How far `start` got.
 enum Started<A: Actor> {
-    /// Running: its `#[init]` was synchronous (or absent).
-    Running(ActorRef<A>),
+    /// Running: its `#[init]` was synchronous (or absent); its task still to be polled
+    /// in place, if it is idle.
+    Running(ActorRef<A>, Option<Unstarted>),
     Initializing(Initializing<A>),
 }
 
@@ -332,7 +348,10 @@ pin_project! {
     /// `Result<ActorRef<A>, SpawnError>`.
     ///
     /// An actor whose `#[init]` is synchronous (or absent) is running when the first poll
-    /// returns; an async `#[init]` runs inside the new actor, and this waits for its verdict.
+    /// returns, and idle if it has nothing to do yet (its task was first polled right
+    /// here, so a call that follows runs it in place); a `#[handle_continue]` it deferred
+    /// runs later, not in the spawner. An async `#[init]` runs inside the new actor, and
+    /// this waits for its verdict.
     /// Allocates nothing beyond the actor itself.
     #[must_use = "a spawn does nothing until it is awaited"]
     pub struct Spawning<'a, A: Actor> {
@@ -350,7 +369,12 @@ impl<A: Actor> Future for Spawning<'_, A> {
                 unreachable!("matched above")
             };
             match builder.start() {
-                Ok(Started::Running(actor)) => return Poll::Ready(Ok(actor)),
+                Ok(Started::Running(actor, first)) => {
+                    if let Some(first) = first {
+                        first.run();
+                    }
+                    return Poll::Ready(Ok(actor));
+                }
                 Ok(Started::Initializing(init)) => *stage = Stage::Initializing(init),
                 Err(err) => return Poll::Ready(Err(err)),
             }
