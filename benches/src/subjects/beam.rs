@@ -2,7 +2,6 @@
 //! mailbox yields and retries, like a send on a full tokio channel waits).
 
 use std::future::poll_fn;
-use std::pin::Pin;
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
@@ -110,8 +109,9 @@ async fn spawn(
     builder.await.expect("spawn")
 }
 
-/// A skynet node: sums its subtree by spawning ten children and calling them all at once,
-/// and stops once it has answered (as the raw tasks end after their reply, and kameo's and
+/// A skynet node: sums its subtree by spawning ten children, asking them all (a call is
+/// sent when first polled), then awaiting the ten answers in turn, as the other subjects do.
+/// It stops once it has answered (as the raw tasks end after their reply, and kameo's and
 /// actix's nodes when their parent drops them), so its children have stopped by then.
 struct Node;
 
@@ -127,34 +127,28 @@ impl Node {
         for _ in 0..10 {
             children.push(ctx.spawn::<Node>(Node).await.expect("spawn a child"));
         }
-        let mut calls: Vec<Pin<Box<_>>> = children
-            .iter()
-            .enumerate()
-            .map(|(i, child)| {
-                Box::pin(
-                    child
-                        .sum(num * 10 + i as u64, size / 10)
-                        .timeout(Duration::MAX),
+        let mut calls = Vec::with_capacity(10);
+        for (i, child) in (0..).zip(&children) {
+            let mut call = Box::pin(child.sum(num * 10 + i, size / 10).timeout(Duration::MAX));
+            // Sent now; a child run at once may have answered already.
+            let answered = poll_fn(|cx| {
+                Poll::Ready(
+                    call.as_mut()
+                        .poll(cx)
+                        .map(|sum| sum.expect("a child's sum")),
                 )
             })
-            .collect();
-        let mut sums: Vec<Option<u64>> = vec![None; calls.len()];
-        poll_fn(|cx| {
-            for (call, sum) in calls.iter_mut().zip(sums.iter_mut()) {
-                if sum.is_none() {
-                    if let Poll::Ready(result) = call.as_mut().poll(cx) {
-                        *sum = Some(result.expect("a child's sum"));
-                    }
-                }
-            }
-            if sums.iter().all(Option::is_some) {
-                Poll::Ready(())
-            } else {
-                Poll::Pending
-            }
-        })
-        .await;
-        sums.into_iter().flatten().sum()
+            .await;
+            calls.push((call, answered));
+        }
+        let mut total = 0;
+        for (call, answered) in calls {
+            total += match answered {
+                Poll::Ready(sum) => sum,
+                Poll::Pending => call.await.expect("a child's sum"),
+            };
+        }
+        total
     }
 }
 
