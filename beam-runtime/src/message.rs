@@ -32,6 +32,7 @@
 //! ```
 
 use std::fmt;
+use std::mem::ManuallyDrop;
 
 use tokio::sync::oneshot;
 
@@ -82,9 +83,10 @@ pub enum Info {
 /// the actor crashed or stopped, the caller gets
 /// [`CallError::Exited`](crate::CallError::Exited) with the actor's final exit reason.
 pub struct Reply<T> {
-    /// `None` travels when the handle is dropped on purpose; a closed channel means the
-    /// actor is going down.
-    tx: Option<oneshot::Sender<Option<T>>>,
+    /// Taken exactly once, by [`send`](Self::send) or by the drop; not an `Option`, which
+    /// would make every call message 8 bytes larger. `None` travels when the handle is
+    /// dropped on purpose; a closed channel means the actor is going down.
+    tx: ManuallyDrop<oneshot::Sender<Option<T>>>,
     /// The actor called: only its crash or teardown closes the channel silently.
     target: ActorId,
 }
@@ -94,7 +96,7 @@ impl<T> Reply<T> {
         let (tx, rx) = oneshot::channel();
         (
             Self {
-                tx: Some(tx),
+                tx: ManuallyDrop::new(tx),
                 target,
             },
             rx,
@@ -103,31 +105,32 @@ impl<T> Reply<T> {
 
     /// Answers the call. Gives the value back if the caller stopped waiting (it timed out
     /// or was dropped); a late reply is otherwise harmless.
-    pub fn send(mut self, value: T) -> Result<(), T> {
-        match self.tx.take() {
-            Some(tx) => tx.send(Some(value)).map_err(|v| v.expect("sent a value")),
-            None => Err(value),
-        }
+    pub fn send(self, value: T) -> Result<(), T> {
+        let mut this = ManuallyDrop::new(self);
+        // SAFETY: `this` is never dropped, so its sender is taken here only.
+        let tx = unsafe { ManuallyDrop::take(&mut this.tx) };
+        tx.send(Some(value)).map_err(|v| v.expect("sent a value"))
     }
 
     /// `true` once the caller has stopped waiting.
     #[must_use]
     pub fn is_closed(&self) -> bool {
-        self.tx.as_ref().is_none_or(oneshot::Sender::is_closed)
+        self.tx.is_closed()
     }
 }
 
 impl<T> Drop for Reply<T> {
     fn drop(&mut self) {
-        if let Some(tx) = self.tx.take() {
-            // Dropped while the called actor's handler panics, or while the runtime takes
-            // that actor apart: close the channel, and the caller waits for its final exit
-            // reason. Any other drop answers `NoReply` at once.
-            let going_down = in_teardown_of(self.target)
-                || (std::thread::panicking() && current_actor() == Some(self.target));
-            if !going_down {
-                let _ = tx.send(None);
-            }
+        // SAFETY: the handle is being dropped, and `send` (which takes the sender too)
+        // never drops it.
+        let tx = unsafe { ManuallyDrop::take(&mut self.tx) };
+        // Dropped while the called actor's handler panics, or while the runtime takes that
+        // actor apart: close the channel, and the caller waits for its final exit reason.
+        // Any other drop answers `NoReply` at once.
+        let going_down = in_teardown_of(self.target)
+            || (std::thread::panicking() && current_actor() == Some(self.target));
+        if !going_down {
+            let _ = tx.send(None);
         }
     }
 }
@@ -137,5 +140,36 @@ impl<T> fmt::Debug for Reply<T> {
         f.debug_struct("Reply")
             .field("closed", &self.is_closed())
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_reply_handle_is_its_sender_and_an_id_so_call_messages_stay_small() {
+        use std::mem::size_of;
+        assert_eq!(
+            size_of::<Reply<u64>>(),
+            size_of::<oneshot::Sender<Option<u64>>>() + size_of::<ActorId>()
+        );
+    }
+
+    #[tokio::test]
+    async fn a_reply_sent_or_dropped_reaches_the_caller_once() {
+        let (reply, rx) = Reply::<u32>::pair(ActorId::next());
+        assert!(!reply.is_closed());
+        assert_eq!(reply.send(3), Ok(()));
+        assert_eq!(rx.await, Ok(Some(3)));
+
+        let (reply, rx) = Reply::<u32>::pair(ActorId::next());
+        drop(reply);
+        assert_eq!(rx.await, Ok(None));
+
+        let (reply, rx) = Reply::<u32>::pair(ActorId::next());
+        drop(rx);
+        assert!(reply.is_closed());
+        assert_eq!(reply.send(4), Err(4));
     }
 }
