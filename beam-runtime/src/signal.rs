@@ -91,10 +91,11 @@
 //! # }
 //! ```
 
-use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+
+use rustc_hash::FxHashMap;
 
 use crate::actor::{ActorId, Process};
 use crate::exit::ExitReason;
@@ -156,9 +157,9 @@ pub(crate) struct Watch {
     /// it.
     pub(crate) doom: Option<ExitReason>,
     /// The actors linked to this one.
-    pub(crate) links: HashMap<ActorId, Arc<dyn Process>>,
+    pub(crate) links: FxHashMap<ActorId, Arc<dyn Process>>,
     /// The monitors on this actor, and who holds each.
-    pub(crate) monitors: HashMap<MonitorRef, Arc<dyn Process>>,
+    pub(crate) monitors: FxHashMap<MonitorRef, Arc<dyn Process>>,
     /// The names, groups and topics this actor is registered under.
     pub(crate) registry: Vec<Registration>,
 }

@@ -1,7 +1,7 @@
 //! [`Ctx`], what a handler can reach of its own actor: its ref, the system, children,
 //! timers, the stash, deferred work and stopping.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::fmt;
 use std::future::{Future, poll_fn};
 use std::pin::{Pin, pin};
@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
+use rustc_hash::FxHashMap;
 use tokio::task::AbortHandle;
 use tokio::time::Sleep;
 
@@ -98,7 +99,7 @@ struct Extras<A: Actor> {
     stash: VecDeque<A::Msg>,
     replay: VecDeque<A::Msg>,
     /// The monitors this actor holds, and the actor each watches.
-    monitoring: HashMap<MonitorRef, Arc<dyn Process>>,
+    monitoring: FxHashMap<MonitorRef, Arc<dyn Process>>,
     /// Where a supervised actor leaves its unhandled messages for its next incarnation.
     handoff: Option<Arc<Handoff<A>>>,
 }
@@ -717,7 +718,7 @@ impl<A: Actor> Extras<A> {
             children: Children::default(),
             stash: VecDeque::new(),
             replay: VecDeque::new(),
-            monitoring: HashMap::new(),
+            monitoring: FxHashMap::default(),
             handoff: None,
         })
     }
@@ -733,7 +734,7 @@ pub struct TimerRef {
 #[derive(Default)]
 pub(crate) struct Timers {
     next: u64,
-    active: HashMap<u64, (AbortHandle, bool)>,
+    active: FxHashMap<u64, (AbortHandle, bool)>,
 }
 
 impl Timers {

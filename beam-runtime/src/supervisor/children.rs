@@ -2,7 +2,9 @@
 //! found by position or by incarnation in logarithmic time, so that a supervisor of many
 //! children handles each exit in time independent of their number.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use rustc_hash::FxHashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -32,7 +34,7 @@ pub(super) struct Children {
     list: BTreeMap<Key, Child>,
     next: Key,
     /// The key of each running incarnation.
-    running: HashMap<ActorId, Key>,
+    running: FxHashMap<ActorId, Key>,
 }
 
 impl Children {
