@@ -888,3 +888,48 @@ async fn a_restart_that_keeps_failing_is_retried_from_the_mailbox() {
         Some(again.id())
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_handle_stops_waiting_once_no_supervisor_can_start_its_child() {
+    let system = ActorSystem::new();
+    let log = Log::default();
+    // A spec dropped unstarted: nothing will ever run.
+    let unstarted = worker("u", &log);
+    let orphan = unstarted.handle();
+    drop(unstarted);
+    assert_eq!(orphan.running().await, None);
+
+    // A temporary child that ended is forgotten by its supervisor: nothing to wait for.
+    let spec = worker("t", &log).restart(Restart::Temporary);
+    let handle = spec.handle();
+    let _sup = SupervisorSpec::new()
+        .child(spec)
+        .start(&system)
+        .await
+        .unwrap();
+    end(&handle.running().await.unwrap(), End::Panic).await;
+    assert_eq!(handle.running().await, None);
+
+    // A transient child that ended normally is kept, not restarted: its handle waits
+    // until the supervisor is gone.
+    let spec = worker("n", &log).restart(Restart::Transient);
+    let handle = spec.handle();
+    let sup = SupervisorSpec::new()
+        .child(spec)
+        .start(&system)
+        .await
+        .unwrap();
+    end(&handle.running().await.unwrap(), End::Normal).await;
+    assert_eq!(handle.current(), None);
+    let waiting = tokio::spawn({
+        let handle = handle.clone();
+        async move { handle.running().await }
+    });
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(
+        !waiting.is_finished(),
+        "no restart comes after a normal exit"
+    );
+    assert_eq!(sup.stop().await, ExitReason::Normal);
+    assert_eq!(waiting.await.unwrap(), None);
+}

@@ -119,7 +119,7 @@ use std::time::Duration;
 
 use std::collections::VecDeque;
 
-use tokio::sync::watch;
+use tokio::sync::Notify;
 use tokio::time::Instant;
 
 pub use dynamic::{DynamicSupervisor, DynamicSupervisorSpec};
@@ -512,7 +512,7 @@ impl<B: Actor> ChildSpec<B> {
                 name: None,
                 capacity: B::MAILBOX,
                 kind,
-                current: Arc::new(watch::Sender::new(None)),
+                current: Arc::new(Incarnation::default()),
             },
         }
     }
@@ -552,7 +552,7 @@ impl<B: Actor> ChildSpec<B> {
     #[must_use]
     pub fn handle(&self) -> ChildHandle<B> {
         ChildHandle {
-            current: self.starter.current.subscribe(),
+            current: Arc::clone(&self.starter.current),
         }
     }
 
@@ -583,7 +583,38 @@ impl<B: Actor> fmt::Debug for ChildSpec<B> {
 /// A handle follows the child of whichever supervisor started it last from this spec
 /// (or a clone of the supervisor spec that holds it).
 pub struct ChildHandle<B: Actor> {
-    current: watch::Receiver<Option<ActorRef<B>>>,
+    current: Arc<Incarnation<B>>,
+}
+
+/// The running incarnation of a child, as its spec's starter publishes it to the spec's
+/// handles: a lock and one `Notify`, cheaper to publish to than a `watch` channel (whose
+/// sender wakes eight lists of waiters), which every restart does twice.
+struct Incarnation<B: Actor> {
+    /// The incarnation running, and whether the starter is gone (no restart can come).
+    state: parking_lot::Mutex<(Option<ActorRef<B>>, bool)>,
+    changed: Notify,
+}
+
+impl<B: Actor> Default for Incarnation<B> {
+    fn default() -> Self {
+        Self {
+            state: parking_lot::Mutex::new((None, false)),
+            changed: Notify::new(),
+        }
+    }
+}
+
+impl<B: Actor> Incarnation<B> {
+    fn publish(&self, child: Option<ActorRef<B>>) {
+        // The ref replaced is dropped outside the lock.
+        let _old = std::mem::replace(&mut self.state.lock().0, child);
+        self.changed.notify_waiters();
+    }
+
+    fn close(&self) {
+        self.state.lock().1 = true;
+        self.changed.notify_waiters();
+    }
 }
 
 impl<B: Actor> ChildHandle<B> {
@@ -591,23 +622,34 @@ impl<B: Actor> ChildHandle<B> {
     /// child is not running.
     #[must_use]
     pub fn current(&self) -> Option<ActorRef<B>> {
-        self.current.borrow().clone()
+        self.current.state.lock().0.clone()
     }
 
     /// Waits until an incarnation is running and returns it (at once if one is).
     /// `None` once no supervisor can start the child any more (every copy of its spec is
     /// gone).
     pub async fn running(&self) -> Option<ActorRef<B>> {
-        let mut current = self.current.clone();
-        let found = current.wait_for(|c| c.as_ref().is_some_and(ActorRef::is_alive));
-        found.await.ok().and_then(|r| r.clone())
+        loop {
+            // Registered before looking, so a change made meanwhile is not missed.
+            let mut changed = std::pin::pin!(self.current.changed.notified());
+            changed.as_mut().enable();
+            {
+                let state = self.current.state.lock();
+                match &state.0 {
+                    Some(child) if child.is_alive() => return Some(child.clone()),
+                    _ if state.1 => return None,
+                    _ => {}
+                }
+            }
+            changed.await;
+        }
     }
 }
 
 impl<B: Actor> Clone for ChildHandle<B> {
     fn clone(&self) -> Self {
         Self {
-            current: self.current.clone(),
+            current: Arc::clone(&self.current),
         }
     }
 }
@@ -766,7 +808,14 @@ struct Starter<B: Actor> {
     capacity: Option<usize>,
     kind: ChildKind,
     /// The running incarnation, for the spec's handles.
-    current: Arc<watch::Sender<Option<ActorRef<B>>>>,
+    current: Arc<Incarnation<B>>,
+}
+
+impl<B: Actor> Drop for Starter<B> {
+    fn drop(&mut self) {
+        // Every copy of the spec is gone: handles waiting for a restart stop waiting.
+        self.current.close();
+    }
 }
 
 impl<B: Actor> Starter<B> {
@@ -801,13 +850,13 @@ impl<B: Actor> Start for Starter<B> {
         Box::pin(async move {
             let child = builder.await?;
             let process: Arc<dyn Process> = child.shared().clone();
-            self.current.send_replace(Some(child));
+            self.current.publish(Some(child));
             Ok(process)
         })
     }
 
     fn exited(&self) {
-        self.current.send_replace(None);
+        self.current.publish(None);
     }
 
     fn discard(&self, last: ActorId, handoff: &AnyHandoff) {
