@@ -88,7 +88,7 @@ impl Supervisor {
             .into_iter()
             .filter(|&k| self.children.is_stopped(k))
             .collect();
-        self.restart_group(keys, ctx).await;
+        self.restart_group(&keys, ctx).await;
     }
 
     #[call]
@@ -200,13 +200,18 @@ impl Supervisor {
             ctx.stop_with(ExitReason::Shutdown);
             return;
         }
+        let system = ctx.system().clone();
         // The group that restarts with it, in start order.
         let group = match self.strategy {
-            Strategy::OneForOne => vec![key],
+            Strategy::OneForOne => {
+                // The child alone: no group to gather (and nothing to allocate).
+                self.children.stop(key, &system).await;
+                self.restart_group(&[key], ctx).await;
+                return;
+            }
             Strategy::OneForAll => self.children.keys(),
             Strategy::RestForOne => self.children.keys_from(key),
         };
-        let system = ctx.system().clone();
         let mut restarting = Vec::with_capacity(group.len());
         for &sibling in group.iter().rev() {
             self.children.stop(sibling, &system).await;
@@ -218,15 +223,15 @@ impl Supervisor {
             }
         }
         restarting.reverse();
-        self.restart_group(restarting, ctx).await;
+        self.restart_group(&restarting, ctx).await;
     }
 
     /// Starts the children `keys` in order. If one fails, those started are stopped
     /// again, the attempt counts as a restart, and the supervisor tries again later from
     /// its mailbox (OTP's `try_again_restart`), until the intensity is exceeded.
-    async fn restart_group(&mut self, keys: Vec<Key>, ctx: &mut Ctx<Self>) {
+    async fn restart_group(&mut self, keys: &[Key], ctx: &mut Ctx<Self>) {
         let mut started = 0;
-        for &key in &keys {
+        for &key in keys {
             let old = self.children.last(key);
             let Ok(new) = self.start_child(key, ctx).await else {
                 break;
@@ -245,7 +250,7 @@ impl Supervisor {
             ctx.stop_with(ExitReason::Shutdown);
             return;
         }
-        let _ = ctx.me().retry(keys);
+        let _ = ctx.me().retry(keys.to_vec());
     }
 }
 
