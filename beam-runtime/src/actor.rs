@@ -183,6 +183,23 @@ impl From<Stop> for ExitReason {
     }
 }
 
+impl<A: Actor> crate::mailbox::Item for Envelope<A> {
+    fn lone_stop(&self) -> Option<crate::mailbox::LoneStop> {
+        match self {
+            Self::Stop(Stop::Normal) => Some(crate::mailbox::LoneStop::Normal),
+            Self::Stop(Stop::Shutdown) => Some(crate::mailbox::LoneStop::Shutdown),
+            _ => None,
+        }
+    }
+
+    fn from_lone_stop(stop: crate::mailbox::LoneStop) -> Self {
+        Self::Stop(match stop {
+            crate::mailbox::LoneStop::Normal => Stop::Normal,
+            crate::mailbox::LoneStop::Shutdown => Stop::Shutdown,
+        })
+    }
+}
+
 impl<A: Actor> Envelope<A> {
     pub(crate) fn timer(id: u64, msg: A::Msg) -> Self {
         Self::Timer(Box::new((id, msg)))
@@ -360,7 +377,7 @@ impl<A: Actor> Process for Shared<A> {
 
     fn request_stop(&self, reason: ExitReason) -> bool {
         // An idle actor stops at once, in place: its stopper waits for that anyway.
-        crate::sched::run_in_place(|| self.mailbox.push(Envelope::stop(reason)).is_ok())
+        crate::sched::run_in_place(|| self.mailbox.push_stop(Envelope::stop(reason)).is_ok())
     }
 
     fn signal(&self, signal: Signal) -> bool {

@@ -37,6 +37,23 @@ pub(crate) enum Take<T> {
     Batch,
 }
 
+/// A stop that needs no room in the queue: one asked for while nothing is queued waits in
+/// a flag instead (so an idle actor's queue needs no buffer to be stopped), and comes
+/// before anything queued after it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LoneStop {
+    Normal,
+    Shutdown,
+}
+
+/// What a mailbox carries: an item may be a stop that can wait in the flag.
+pub(crate) trait Item: Sized {
+    /// The stop this item is, if it can wait in the flag.
+    fn lone_stop(&self) -> Option<LoneStop>;
+    /// The item for a stop taken from the flag.
+    fn from_lone_stop(stop: LoneStop) -> Self;
+}
+
 /// The largest capacity a bounded mailbox can have.
 pub(crate) const MAX_CAPACITY: usize = Semaphore::MAX_PERMITS;
 
@@ -58,6 +75,8 @@ struct Inner<M> {
     queue: VecDeque<M>,
     waker: Option<Waker>,
     closed: bool,
+    /// A stop asked for while the queue was empty (see [`LoneStop`]).
+    stop: Option<LoneStop>,
     /// Whether the actor has begun its exit (see [`Watch::receive`]).
     exiting: bool,
     /// How to kill the task that drains the mailbox, from its spawn until it closes.
@@ -73,6 +92,7 @@ impl<M> Mailbox<M> {
                 queue: VecDeque::new(),
                 waker: None,
                 closed: false,
+                stop: None,
                 exiting: false,
                 abort: None,
                 watch: None,
@@ -100,7 +120,10 @@ impl<M> Mailbox<M> {
     pub(crate) fn len(&self) -> usize {
         match self.room.as_deref() {
             Some(room) => room.capacity.saturating_sub(room.free.available_permits()),
-            None => self.inner.lock().queue.len(),
+            None => {
+                let inner = self.inner.lock();
+                inner.queue.len() + usize::from(inner.stop.is_some())
+            }
         }
     }
 
@@ -113,6 +136,30 @@ impl<M> Mailbox<M> {
             return Err(item);
         }
         inner.queue.push_back(item);
+        let waker = inner.waker.take();
+        drop(inner);
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+        Ok(())
+    }
+
+    /// Appends a stop request as [`push`](Self::push) does; one that finds nothing queued
+    /// waits in the flag instead (see [`LoneStop`]), so the queue needs no buffer for it.
+    pub(crate) fn push_stop(&self, item: M) -> Result<(), M>
+    where
+        M: Item,
+    {
+        let mut inner = self.inner.lock();
+        if inner.closed {
+            return Err(item);
+        }
+        match item.lone_stop() {
+            Some(stop) if inner.queue.is_empty() && inner.stop.is_none() => {
+                inner.stop = Some(stop);
+            }
+            _ => inner.queue.push_back(item),
+        }
         let waker = inner.waker.take();
         drop(inner);
         if let Some(waker) = waker {
@@ -154,9 +201,22 @@ impl<M> Mailbox<M> {
         cx: &mut Context<'_>,
         out: &mut Batch<M>,
         single: impl FnOnce(M) -> Result<T, M>,
-    ) -> Poll<Take<T>> {
+    ) -> Poll<Take<T>>
+    where
+        M: Item,
+    {
         debug_assert!(out.as_ref().is_none_or(|out| out.is_empty()));
         let mut inner = self.inner.lock();
+        // Asked for before anything still queued.
+        if let Some(stop) = inner.stop.take() {
+            return Poll::Ready(match single(M::from_lone_stop(stop)) {
+                Ok(taken) => Take::One(taken),
+                Err(_) => {
+                    inner.stop = Some(stop);
+                    Take::Left
+                }
+            });
+        }
         if inner.queue.len() > 1 {
             std::mem::swap(&mut inner.queue, out.get_or_insert_default());
             return Poll::Ready(Take::Batch);
@@ -312,6 +372,7 @@ impl<M> Mailbox<M> {
         }
         let mut inner = self.inner.lock();
         inner.closed = true;
+        inner.stop = None;
         inner.waker = None;
         // Taken out so a dead actor's refs do not keep its task's memory.
         let abort = inner.abort.take();
@@ -324,7 +385,8 @@ impl<M> Mailbox<M> {
 
     /// Whether nothing is queued.
     pub(crate) fn is_empty(&self) -> bool {
-        self.inner.lock().queue.is_empty()
+        let inner = self.inner.lock();
+        inner.queue.is_empty() && inner.stop.is_none()
     }
 
     /// Whether the actor has exited.
@@ -339,6 +401,19 @@ mod tests {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::task::Wake;
+
+    impl Item for u8 {
+        fn lone_stop(&self) -> Option<LoneStop> {
+            (*self == STOP).then_some(LoneStop::Normal)
+        }
+
+        fn from_lone_stop(_: LoneStop) -> Self {
+            STOP
+        }
+    }
+
+    /// The test items' stop.
+    const STOP: u8 = 0;
 
     struct CountWake(AtomicUsize);
     impl Wake for CountWake {
@@ -383,6 +458,51 @@ mod tests {
         );
         assert!(out.is_none(), "no batch for a lone item");
         assert!(mb.poll_take(&mut cx, &mut out, Ok::<_, u8>).is_pending());
+    }
+
+    #[test]
+    fn a_stop_on_an_empty_queue_waits_in_the_flag_and_comes_first() {
+        let mb = Mailbox::new(None);
+        let waker = Waker::noop();
+        let mut cx = Context::from_waker(waker);
+        let mut out = None;
+        mb.push_stop(STOP).unwrap();
+        mb.push(1).unwrap();
+        mb.push(2).unwrap();
+        assert_eq!(mb.len(), 3);
+        // Left in the flag by a taker that wants no stop, then taken first.
+        assert_eq!(
+            mb.poll_take(&mut cx, &mut out, |n| if n == STOP {
+                Err(n)
+            } else {
+                Ok(n)
+            }),
+            Poll::Ready(Take::Left)
+        );
+        assert_eq!(
+            mb.poll_take(&mut cx, &mut out, Ok::<_, u8>),
+            Poll::Ready(Take::One(STOP))
+        );
+        assert_eq!(
+            mb.poll_take(&mut cx, &mut out, Ok::<_, u8>),
+            Poll::Ready(Take::Batch)
+        );
+        assert_eq!(*out.take().unwrap(), [1, 2]);
+
+        // Behind queued messages, a stop is queued like them.
+        let mb = Mailbox::new(None);
+        mb.push(1).unwrap();
+        mb.push_stop(STOP).unwrap();
+        assert_eq!(mb.close().0, [1, STOP]);
+
+        // An idle mailbox stopped needs no buffer; closing drops the flag.
+        let mb: Mailbox<u8> = Mailbox::new(None);
+        mb.push_stop(STOP).unwrap();
+        assert!(!mb.is_empty());
+        assert_eq!(mb.inner.lock().queue.capacity(), 0);
+        assert!(mb.close().0.is_empty());
+        assert!(mb.is_empty());
+        assert_eq!(mb.push_stop(STOP), Err(STOP));
     }
 
     #[test]

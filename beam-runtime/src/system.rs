@@ -246,7 +246,7 @@ impl ActorSystem {
         let queued = sched::run_in_place(|| {
             shared
                 .mailbox
-                .push(Envelope::stop(ExitReason::Normal))
+                .push_stop(Envelope::stop(ExitReason::Normal))
                 .is_ok()
         });
         let own = current_actor() == Some(shared.id);
