@@ -85,29 +85,26 @@ impl Quitter {
     }
 }
 
+/// A new [`Quitter`], and the flag its `#[terminate]` sets.
+async fn quitter(system: &ActorSystem) -> (ActorRef<Quitter>, Arc<AtomicBool>) {
+    let terminated = Arc::new(AtomicBool::new(false));
+    let quitter = Quitter {
+        terminated: terminated.clone(),
+    };
+    (system.spawn::<Quitter>(quitter).await.unwrap(), terminated)
+}
+
 #[tokio::test(flavor = "current_thread", start_paused = true)]
 async fn an_idle_actor_stops_in_place_and_a_busy_one_after_its_handler() {
     let system = ActorSystem::new();
-    let terminated = Arc::new(AtomicBool::new(false));
-    let idle = system
-        .spawn::<Quitter>(Quitter {
-            terminated: terminated.clone(),
-        })
-        .await
-        .unwrap();
+    let (idle, terminated) = quitter(&system).await;
     let stopping = system.stop(&idle);
     // Stopped before the stop is awaited: its exit ran on this thread.
     assert!(terminated.load(Ordering::SeqCst));
     assert_eq!(idle.exit_reason(), Some(ExitReason::Normal));
     assert_eq!(stopping.await, ExitReason::Normal);
 
-    let busy_done = Arc::new(AtomicBool::new(false));
-    let busy = system
-        .spawn::<Quitter>(Quitter {
-            terminated: busy_done.clone(),
-        })
-        .await
-        .unwrap();
+    let (busy, busy_done) = quitter(&system).await;
     let mut napping = pin!(busy.nap().into_future());
     let mut cx = Context::from_waker(Waker::noop());
     assert!(napping.as_mut().poll(&mut cx).is_pending());

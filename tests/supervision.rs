@@ -889,6 +889,20 @@ async fn a_restart_that_keeps_failing_is_retried_from_the_mailbox() {
     );
 }
 
+/// A supervisor of `spec` alone, and a handle on its child.
+async fn supervise(
+    system: &ActorSystem,
+    spec: ChildSpec<Worker>,
+) -> (ActorRef<Supervisor>, ChildHandle<Worker>) {
+    let handle = spec.handle();
+    let sup = SupervisorSpec::new()
+        .child(spec)
+        .start(system)
+        .await
+        .unwrap();
+    (sup, handle)
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_handle_stops_waiting_once_no_supervisor_can_start_its_child() {
     let system = ActorSystem::new();
@@ -900,25 +914,13 @@ async fn a_handle_stops_waiting_once_no_supervisor_can_start_its_child() {
     assert_eq!(orphan.running().await, None);
 
     // A temporary child that ended is forgotten by its supervisor: nothing to wait for.
-    let spec = worker("t", &log).restart(Restart::Temporary);
-    let handle = spec.handle();
-    let _sup = SupervisorSpec::new()
-        .child(spec)
-        .start(&system)
-        .await
-        .unwrap();
+    let (_sup, handle) = supervise(&system, worker("t", &log).restart(Restart::Temporary)).await;
     end(&handle.running().await.unwrap(), End::Panic).await;
     assert_eq!(handle.running().await, None);
 
     // A transient child that ended normally is kept, not restarted: its handle waits
     // until the supervisor is gone.
-    let spec = worker("n", &log).restart(Restart::Transient);
-    let handle = spec.handle();
-    let sup = SupervisorSpec::new()
-        .child(spec)
-        .start(&system)
-        .await
-        .unwrap();
+    let (sup, handle) = supervise(&system, worker("n", &log).restart(Restart::Transient)).await;
     end(&handle.running().await.unwrap(), End::Normal).await;
     assert_eq!(handle.current(), None);
     let waiting = tokio::spawn({

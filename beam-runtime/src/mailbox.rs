@@ -131,17 +131,7 @@ impl<M> Mailbox<M> {
     /// hold a slot). Gives the item back if the mailbox is closed.
     #[inline]
     pub(crate) fn push(&self, item: M) -> Result<(), M> {
-        let mut inner = self.inner.lock();
-        if inner.closed {
-            return Err(item);
-        }
-        inner.queue.push_back(item);
-        let waker = inner.waker.take();
-        drop(inner);
-        if let Some(waker) = waker {
-            waker.wake();
-        }
-        Ok(())
+        self.append(item, None)
     }
 
     /// Appends a stop request as [`push`](Self::push) does; one that finds nothing queued
@@ -150,11 +140,19 @@ impl<M> Mailbox<M> {
     where
         M: Item,
     {
+        let lone = item.lone_stop();
+        self.append(item, lone)
+    }
+
+    /// Queues `item` (into the flag if it is the stop `lone` and nothing is queued), and
+    /// wakes the receiver.
+    #[inline]
+    fn append(&self, item: M, lone: Option<LoneStop>) -> Result<(), M> {
         let mut inner = self.inner.lock();
         if inner.closed {
             return Err(item);
         }
-        match item.lone_stop() {
+        match lone {
             Some(stop) if inner.queue.is_empty() && inner.stop.is_none() => {
                 inner.stop = Some(stop);
             }

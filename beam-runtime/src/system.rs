@@ -40,7 +40,7 @@ use slab::Slab;
 use crate::actor::ctx::{Child, stop_process};
 use crate::actor::run::current_actor;
 use crate::actor::spawn::{Owner, SpawnBuilder};
-use crate::actor::{Actor, ActorId, ActorRef, Envelope, Process};
+use crate::actor::{Actor, ActorId, ActorRef, Process};
 use crate::call::deadline_after;
 use crate::deadline::{Deadlines, Timer};
 use crate::error::{ShutdownError, SpawnError};
@@ -242,13 +242,8 @@ impl ActorSystem {
         actor: &ActorRef<A>,
     ) -> impl Future<Output = ExitReason> + Send + use<A> {
         let shared = actor.shared().clone();
-        // An idle actor woken by the stop stops at once, in place.
-        let queued = sched::run_in_place(|| {
-            shared
-                .mailbox
-                .push_stop(Envelope::stop(ExitReason::Normal))
-                .is_ok()
-        });
+        // An idle actor stops at once, in place.
+        let queued = shared.request_stop(ExitReason::Normal);
         let own = current_actor() == Some(shared.id);
         async move {
             if !queued {
