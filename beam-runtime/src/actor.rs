@@ -44,7 +44,7 @@ use tokio::sync::Notify;
 use crate::exit::ExitReason;
 use crate::mailbox::Mailbox;
 use crate::message::Info;
-use crate::signal::{MonitorRef, Queued, Signal};
+use crate::signal::{MonitorRef, Queued, Signal, Watcher};
 use crate::system::ActorSystem;
 
 pub use actor_ref::ActorRef;
@@ -346,7 +346,7 @@ pub(crate) trait Process: Send + Sync {
     /// Forgets the link to `other` on this side.
     fn remove_link(&self, other: ActorId);
     /// Records that `watcher` monitors this actor; `false` if this actor is gone.
-    fn add_monitor(&self, monitor: MonitorRef, watcher: Arc<dyn Process>) -> bool;
+    fn add_monitor(&self, monitor: MonitorRef, watcher: Watcher) -> bool;
     /// Forgets a monitor on this actor.
     fn remove_monitor(&self, monitor: MonitorRef);
     /// Forgets one of its registrations (it left the key before exiting).
@@ -401,7 +401,7 @@ impl<A: Actor> Process for Shared<A> {
         });
     }
 
-    fn add_monitor(&self, monitor: MonitorRef, watcher: Arc<dyn Process>) -> bool {
+    fn add_monitor(&self, monitor: MonitorRef, watcher: Watcher) -> bool {
         self.mailbox
             .watch(|w| {
                 w.monitors.insert(monitor, watcher);

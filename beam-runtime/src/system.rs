@@ -47,7 +47,7 @@ use crate::error::{ShutdownError, SpawnError};
 use crate::exit::ExitReason;
 use crate::registry::Table;
 use crate::sched::{self, Sched};
-use crate::signal::{OUTSIDE, Signal};
+use crate::signal::{Monitor, OUTSIDE, Signal};
 use crate::task::{Task, TaskActor};
 
 /// How long [`ActorSystem::shutdown`] gives all actors to stop before killing the rest.
@@ -177,6 +177,12 @@ impl ActorSystem {
         let (work, result) = Task::prepare(fut);
         let actor = SpawnBuilder::<TaskActor>::new(self, Owner::System, work).start_now()?;
         Ok(Task::new(result, actor))
+    }
+
+    /// Monitors `actor` from outside any actor; the same as
+    /// [`ActorRef::monitor`] (see [`Monitor`]).
+    pub fn monitor<A: Actor>(&self, actor: &ActorRef<A>) -> Monitor {
+        actor.monitor()
     }
 
     /// Sends `actor` an exit signal with `reason`, OTP's `exit(Pid, Reason)`:

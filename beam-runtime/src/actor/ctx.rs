@@ -21,7 +21,7 @@ use crate::deadline::{Deadlines, Timer};
 use crate::error::SpawnError;
 use crate::exit::ExitReason;
 use crate::mailbox::{Batch, Take};
-use crate::signal::{MonitorRef, Signal, notify_exit};
+use crate::signal::{MonitorRef, Signal, Watcher, notify_exit};
 use crate::system::{ActorSystem, Slot};
 use crate::task::{self, Task, TaskActor, TaskError};
 
@@ -275,7 +275,7 @@ impl<A: Actor> Ctx<A> {
         let target: Arc<dyn Process> = other.shared().clone();
         let me: Arc<dyn Process> = self.me.shared().clone();
         let id = target.id();
-        let alive = target.add_monitor(monitor, me.clone());
+        let alive = target.add_monitor(monitor, Watcher::Actor(me.clone()));
         self.extras().monitoring.insert(monitor, target);
         if !alive {
             me.signal(Signal::Down {
