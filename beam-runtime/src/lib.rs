@@ -26,7 +26,7 @@ pub use actor::{Actor, ActorId, ActorRef, Ctx, SpawnBuilder, Spawning, TimerRef}
 pub use agent::{Agent, AgentError};
 pub use call::{Call, DEFAULT_CALL_TIMEOUT};
 pub use error::{
-    CallError, Error, LookupError, RegistryError, SendError, ShutdownError, SpawnError,
+    CallError, Error, LookupError, RegistryError, SendError, ShutdownError, SpawnError, StopError,
 };
 pub use exit::ExitReason;
 pub use message::{Info, Reply};
@@ -224,7 +224,8 @@ pub mod prelude {
     pub use crate::{
         Actor, ActorId, ActorRef, ActorSystem, Agent, CallError, ChildSpec, Ctx, DynamicSupervisor,
         ExitReason, Group, Info, LookupError, Monitor, MonitorRef, Name, RegistryError, Reply,
-        SendError, SpawnError, Supervisor, SupervisorSpec, Task, TaskError, TimerRef, Topic,
+        SendError, SpawnError, StopError, Supervisor, SupervisorSpec, Task, TaskError, TimerRef,
+        Topic,
     };
     pub use beam_macros::{actor, call, cast, handle_continue, info, init, terminate};
 }

@@ -110,6 +110,18 @@ impl<A: Actor> ActorRef<A> {
         self.shared().system.stop(self)
     }
 
+    /// Stops the actor with `reason` after the messages already in its mailbox, as
+    /// [`stop`](Self::stop) does, and waits for it at most `timeout`; if it has not exited
+    /// by then, kills it (OTP's `gen_server:stop(Pid, Reason, Timeout)`). The same as
+    /// [`ActorSystem::stop_with`](crate::ActorSystem::stop_with), where the details are.
+    pub fn stop_with(
+        &self,
+        reason: crate::ExitReason,
+        timeout: std::time::Duration,
+    ) -> impl Future<Output = Result<crate::ExitReason, crate::StopError>> + Send + 'static {
+        self.shared().system.stop_with(self, reason, timeout)
+    }
+
     /// Monitors the actor from outside any actor (OTP's `monitor(process, Pid)`): the
     /// [`Monitor`] resolves, exactly once, to its exit reason, at once to
     /// [`ExitReason::NoProc`](crate::ExitReason::NoProc) if it has already exited. Dropping
