@@ -357,6 +357,8 @@ pub(crate) trait Process: Send + Sync {
     fn parent(&self) -> Option<ActorId>;
     /// The names it is registered under.
     fn names(&self) -> Vec<String>;
+    /// Its label for people, if it has one (a task's).
+    fn label(&self) -> Option<String>;
     /// Its mailbox: the messages waiting, and the capacity if bounded.
     fn mailbox(&self) -> (usize, Option<usize>);
     /// The typed actor behind, for a downcast to `Shared<A>`.
@@ -437,6 +439,11 @@ impl<A: Actor> Process for Shared<A> {
                 })
                 .collect()
         })
+    }
+
+    fn label(&self) -> Option<String> {
+        self.mailbox
+            .watched(|w| w.label.as_deref().map(str::to_owned))
     }
 
     fn mailbox(&self) -> (usize, Option<usize>) {

@@ -172,6 +172,8 @@ pub(crate) struct Watch {
     pub(crate) monitors: FxHashMap<MonitorRef, Watcher>,
     /// The names, groups and topics this actor is registered under.
     pub(crate) registry: Vec<Registration>,
+    /// A label for people, shown by introspection (a task's, from `Task::label`).
+    pub(crate) label: Option<Box<str>>,
 }
 
 /// What receiving a signal comes to.
@@ -238,6 +240,7 @@ impl Watch {
             && self.links.is_empty()
             && self.monitors.is_empty()
             && self.registry.is_empty()
+            && self.label.is_none()
     }
 
     /// Forgets one registration (the actor left the key before exiting).
