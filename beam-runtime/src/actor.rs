@@ -141,6 +141,45 @@ impl ActorId {
     pub fn as_u64(self) -> u64 {
         self.0
     }
+
+    /// The actor running on this thread now: `Some` inside its handlers, its `#[init]` and
+    /// its `#[terminate]` (including a callee run in place by its caller), `None` in code
+    /// that is not an actor's, such as `main`, a plain tokio task, or the future of a
+    /// [`Task`](crate::Task), which runs apart from its actor.
+    ///
+    /// A panic hook can use it to tell the panics of actors, which beam catches and reports
+    /// as [`ExitReason::Panic`] (to links, monitors, supervisors and telemetry), from the
+    /// others; see the README's panic hook recipe.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use beam_runtime::prelude::*;
+    ///
+    /// struct Me;
+    ///
+    /// #[actor]
+    /// impl Me {
+    ///     #[call]
+    ///     fn me(&self) -> Option<ActorId> {
+    ///         ActorId::current()
+    ///     }
+    /// }
+    ///
+    /// #[tokio::main(flavor = "current_thread")]
+    /// async fn main() -> Result<(), beam_runtime::Error> {
+    ///     let system = ActorSystem::new();
+    ///     let me = system.spawn::<Me>(Me).await?;
+    ///     assert_eq!(me.me().await?, Some(me.id()));
+    ///     assert_eq!(ActorId::current(), None);
+    ///     system.shutdown().await;
+    ///     Ok(())
+    /// }
+    /// ```
+    #[must_use]
+    pub fn current() -> Option<ActorId> {
+        run::current_actor()
+    }
 }
 
 impl fmt::Display for ActorId {
