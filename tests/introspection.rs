@@ -23,6 +23,16 @@ impl Parent {
     fn children(&self) -> Vec<ActorRef<Leaf>> {
         self.children.clone()
     }
+
+    /// Starts a task of its own that runs until it is stopped, labelled `label`.
+    #[call]
+    fn start_task(&mut self, label: String, ctx: &mut Ctx<Self>) -> ActorId {
+        let task = ctx
+            .spawn_task(std::future::pending::<()>())
+            .expect("the task starts")
+            .label(label);
+        task.id()
+    }
 }
 
 #[derive(Clone)]
@@ -168,4 +178,45 @@ async fn health_reports_full_and_long_mailboxes_and_shutdown() {
     let health = system.health();
     assert_eq!(health.status, Status::Unhealthy);
     assert!(!health.is_live() && !health.is_ready());
+}
+
+#[tokio::test(start_paused = true)]
+async fn labelled_tasks_show_in_actors_and_in_the_tree() {
+    let system = ActorSystem::new();
+    let top = system
+        .spawn_task(std::future::pending::<()>())
+        .unwrap()
+        .label("fetch");
+    let plain = system.spawn_task(std::future::pending::<()>()).unwrap();
+    let parent = system.spawn::<Parent>(0).name(THE_PARENT).await.unwrap();
+    let child = parent.start_task("index".into()).await.unwrap();
+
+    let actors = system.actors();
+    let find = |id: ActorId| actors.iter().find(|a| a.id == id).unwrap();
+    assert_eq!(find(top.id()).label.as_deref(), Some("fetch"));
+    assert_eq!(find(top.id()).short_type_name(), "Task");
+    assert_eq!(find(top.id()).names, Vec::<String>::new(), "not a name");
+    assert_eq!(find(plain.id()).label, None);
+    assert_eq!(find(child).label.as_deref(), Some("index"));
+    assert_eq!(find(child).parent, Some(parent.id()));
+    assert_eq!(find(parent.id()).label, None);
+
+    assert_eq!(
+        system.tree().to_string(),
+        format!(
+            "{} Task [fetch]\n{} Task\n{} Parent \"parent\"\n└─ {child} Task [index]\n",
+            top.id(),
+            plain.id(),
+            parent.id()
+        )
+    );
+
+    // An empty label removes it; a finished task is gone with its label.
+    let top = top.label("");
+    assert_eq!(system.actors()[0].label, None);
+    let id = top.id();
+    top.abort();
+    top.await.unwrap_err();
+    assert!(system.actors().iter().all(|a| a.id != id));
+    system.shutdown().await;
 }

@@ -85,6 +85,12 @@ impl Probe {
         std::future::pending::<()>().await;
     }
 
+    /// Like `hang`, queued at once: a cast is sent when made.
+    #[cast]
+    async fn stall(&self) {
+        std::future::pending::<()>().await;
+    }
+
     #[terminate]
     fn terminate(&mut self, reason: &ExitReason) {
         self.log.lock().unwrap().push(format!(
@@ -811,4 +817,91 @@ async fn an_exit_signal_during_terminate_does_not_change_the_reason() {
     system.exit(&actor, ExitReason::Error("too late".into()));
     assert_eq!(stopping.await.unwrap(), ExitReason::Normal);
     assert_eq!(entries(&log), ["cleaned up (normal)"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn stop_with_stops_gracefully_with_the_reason_given() {
+    let system = ActorSystem::new();
+    let log = log();
+    let a = probe(&system, "a", &log).await;
+    a.work().unwrap();
+    a.work().unwrap();
+    let why = ExitReason::Error("maintenance".into());
+    let start = tokio::time::Instant::now();
+    assert_eq!(
+        a.stop_with(why.clone(), Duration::from_secs(5)).await,
+        Ok(why.clone())
+    );
+    assert_eq!(start.elapsed(), Duration::ZERO);
+    assert_eq!(a.exit_reason(), Some(why));
+    assert_eq!(
+        entries(&log),
+        ["a: init", "a: terminate error: maintenance after 2"],
+        "after the queued messages, with `#[terminate]`"
+    );
+    assert_eq!(
+        system
+            .stop_with(&a, ExitReason::Shutdown, Duration::from_secs(5))
+            .await,
+        Err(StopError::NoProc)
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn stop_with_kills_an_actor_that_overruns_the_timeout() {
+    let system = ActorSystem::new();
+    let log = log();
+    let a = probe(&system, "a", &log).await;
+    let call = hang(&a);
+    tokio::task::yield_now().await;
+    let start = tokio::time::Instant::now();
+    let limit = Duration::from_secs(3);
+    let stop = system.stop_with(&a, ExitReason::Shutdown, limit);
+    assert_eq!(stop.await, Err(StopError::Timeout(limit)));
+    assert_eq!(start.elapsed(), limit);
+    assert_eq!(a.exit_reason(), Some(ExitReason::Killed));
+    assert_eq!(entries(&log), ["a: init"], "killed: no `#[terminate]`");
+    assert_eq!(
+        call.await.unwrap(),
+        Err(CallError::Exited(ExitReason::Killed))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stop_with_on_many_threads() {
+    let system = ActorSystem::new();
+    let log = log();
+    let quick = probe(&system, "quick", &log).await;
+    let stuck = probe(&system, "stuck", &log).await;
+    stuck.stall().unwrap();
+    // Both stops are queued before either is awaited.
+    let limit = Duration::from_millis(20);
+    let stuck_stop = stuck.stop_with(ExitReason::Normal, limit);
+    let quick_stop = quick.stop_with(ExitReason::Normal, Duration::from_secs(60));
+    assert_eq!(quick_stop.await, Ok(ExitReason::Normal));
+    assert_eq!(stuck_stop.await, Err(StopError::Timeout(limit)));
+    assert_eq!(stuck.exit_reason(), Some(ExitReason::Killed));
+}
+
+/// Stops itself through its own ref, from a handler.
+struct Quitter;
+
+#[actor]
+impl Quitter {
+    #[call]
+    async fn quit(&mut self, ctx: &mut Ctx<Self>) -> Result<ExitReason, StopError> {
+        let me = ctx.me().clone();
+        me.stop_with(ExitReason::Shutdown, Duration::from_secs(60))
+            .await
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn stop_with_from_the_actor_itself_does_not_wait_for_its_own_exit() {
+    let system = ActorSystem::new();
+    let q = system.spawn::<Quitter>(Quitter).await.unwrap();
+    let start = tokio::time::Instant::now();
+    assert_eq!(q.quit().await, Ok(Ok(ExitReason::Shutdown)));
+    assert_eq!(q.wait_for_exit().await, ExitReason::Shutdown);
+    assert_eq!(start.elapsed(), Duration::ZERO);
 }

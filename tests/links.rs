@@ -555,3 +555,90 @@ async fn links_and_monitors_can_be_listed_and_are_cleaned_up() {
     assert_eq!(b.links(), [], "the exit signal removed the link");
     assert_eq!(a.links(), []);
 }
+
+#[tokio::test(start_paused = true)]
+async fn an_outside_monitor_gives_each_exit_reason_once() {
+    let f = Fixture::new();
+    for how in ENDS {
+        let b = f.probe(false).await;
+        let mut down = b.monitor();
+        assert_eq!(down.actor(), b.id());
+        let by: Vec<u64> = b.monitored_by().iter().map(|id| id.as_u64()).collect();
+        assert_eq!(by, [0], "{how:?}: held from outside, as <0.0>");
+        assert_eq!(down.try_down(), None, "{how:?}: alive");
+        end(&b, &how).await;
+        assert_eq!((&mut down).await, reason(how), "{how:?}");
+        assert_eq!(down.try_down(), None, "{how:?}: given once");
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_outside_monitor_of_a_dead_actor_gives_noproc_at_once() {
+    let f = Fixture::new();
+    let b = f.probe(false).await;
+    end(&b, &End::Error).await;
+    let mut down = b.monitor();
+    assert_eq!(down.try_down(), Some(ExitReason::NoProc));
+    assert_eq!(down.try_down(), None);
+    assert_eq!(f.system.monitor(&b).await, ExitReason::NoProc);
+}
+
+#[tokio::test(start_paused = true)]
+async fn dropping_an_outside_monitor_removes_it() {
+    let f = Fixture::new();
+    let b = f.probe(false).await;
+    let kept = f.system.monitor(&b);
+    let dropped = b.monitor();
+    assert_ne!(kept.id(), dropped.id());
+    assert_eq!(b.monitored_by().len(), 2);
+    drop(dropped);
+    assert_eq!(b.monitored_by().len(), 1);
+    kept.demonitor();
+    assert_eq!(b.monitored_by(), []);
+    // Monitors made and dropped from inside an actor are unaffected.
+    let a = f.probe(false).await;
+    let monitor = a.watch(b.clone()).await.unwrap();
+    assert_eq!(b.monitored_by(), [a.id()]);
+    end(&b, &End::Panic).await;
+    assert_eq!(
+        a.infos().await.unwrap(),
+        [Info::Down {
+            monitor,
+            id: b.id(),
+            reason: reason(End::Panic)
+        }]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_outside_monitor_fires_once_in_a_select_loop() {
+    let f = Fixture::new();
+    let b = f.probe(false).await;
+    let mut down = b.monitor();
+    let killer = b.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        killer.kill();
+    });
+    let (mut downs, mut ticks) = (Vec::new(), 0);
+    while ticks < 4 {
+        tokio::select! {
+            reason = &mut down => downs.push(reason),
+            () = tokio::time::sleep(Duration::from_secs(1)) => ticks += 1,
+        }
+    }
+    assert_eq!(downs, [ExitReason::Killed]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_outside_monitor_on_many_threads() {
+    let f = Fixture::new();
+    for how in ENDS {
+        let b = f.probe(false).await;
+        let down = b.monitor();
+        let ender = b.clone();
+        let ended = tokio::spawn(async move { end(&ender, &how).await });
+        assert_eq!(down.await, reason(how), "{how:?}");
+        assert_eq!(ended.await.unwrap(), reason(how));
+    }
+}

@@ -57,3 +57,75 @@ async fn actors_pass_refs_and_talk_to_each_other() {
     assert_eq!(pong.ask(ping.clone()).await.unwrap(), Ok(("ping", 5)));
     system.shutdown().await;
 }
+
+/// Reports the actor it runs in, from every place user code runs.
+struct Whoami {
+    at_init: Option<ActorId>,
+}
+
+#[actor]
+impl Whoami {
+    #[init]
+    async fn init() -> Self {
+        Whoami {
+            at_init: ActorId::current(),
+        }
+    }
+
+    #[call]
+    fn at_init(&self) -> Option<ActorId> {
+        self.at_init
+    }
+
+    #[call]
+    fn now(&self) -> Option<ActorId> {
+        ActorId::current()
+    }
+
+    /// The id seen in `other`, then here again after the call returned.
+    #[call]
+    async fn through(&self, other: ActorRef<Whoami>) -> (Option<ActorId>, Option<ActorId>) {
+        let there = other.now().await.expect("the other answers");
+        (there, ActorId::current())
+    }
+
+    #[call]
+    fn in_task(&self, ctx: &mut Ctx<Self>) -> Task<Option<ActorId>> {
+        ctx.spawn_task(async { ActorId::current() })
+            .expect("the task starts")
+    }
+}
+
+async fn who_is_current(system: &ActorSystem) {
+    assert_eq!(ActorId::current(), None);
+    let a = system.spawn::<Whoami>(()).await.unwrap();
+    let b = system.spawn::<Whoami>(()).await.unwrap();
+    assert_eq!(a.at_init().await.unwrap(), Some(a.id()));
+    assert_eq!(a.now().await.unwrap(), Some(a.id()));
+    assert_eq!(
+        ActorId::current(),
+        None,
+        "restored after a call run in place"
+    );
+    assert_eq!(
+        a.through(b.clone()).await.unwrap(),
+        (Some(b.id()), Some(a.id()))
+    );
+    let task = a.in_task().await.unwrap();
+    assert_eq!(
+        task.await,
+        Ok(None),
+        "a task's future is not its actor's code"
+    );
+    assert_eq!(ActorId::current(), None);
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn the_current_actor_is_known_where_its_code_runs() {
+    who_is_current(&ActorSystem::new()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_current_actor_is_known_on_many_threads() {
+    who_is_current(&ActorSystem::new()).await;
+}

@@ -35,6 +35,9 @@ fn public_types_are_send_and_sync() {
     send_sync::<Error>();
     send_sync::<Reply<u8>>();
     send_sync::<Ctx<Unit>>();
+    send_sync::<Monitor>();
+    send_sync::<Task<u8>>();
+    send_sync::<StopError>();
     send::<Call<'static, Unit, u8>>();
     send::<SpawnBuilder<'static, Unit>>();
     send::<Spawning<'static, Unit>>();
@@ -51,5 +54,9 @@ async fn calls_and_spawns_are_send_futures() {
     let unit = system.spawn::<Unit>(Unit).await.unwrap();
     send_future(unit.ping());
     send_future(system.stop(&unit));
+    send_future(unit.stop_with(ExitReason::Normal, std::time::Duration::from_secs(1)));
+    send_future(unit.monitor());
+    let mut task = system.spawn_task(async { 1 }).unwrap();
+    send_future(task.timeout(std::time::Duration::from_secs(1)));
     send_future(system.shutdown());
 }

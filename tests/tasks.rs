@@ -183,3 +183,80 @@ async fn tasks_under_a_dynamic_supervisor() {
     tasks.stop().await;
     assert_eq!(endless.await, Err(TaskError::Exited(ExitReason::Killed)));
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_task_timeout_gives_up_waiting_but_leaves_the_task_running() {
+    let system = ActorSystem::new();
+    let start = tokio::time::Instant::now();
+    let mut task = system.spawn_task(slow(10, 7)).unwrap();
+    assert_eq!(
+        task.timeout(Duration::from_secs(2)).await,
+        Err(TaskError::Timeout)
+    );
+    assert_eq!(start.elapsed(), Duration::from_secs(2));
+    assert!(!task.is_finished(), "a timeout does not stop the task");
+    // The same task can be waited for again, and gives its value when it is done.
+    assert_eq!(task.timeout(Duration::from_secs(60)).await, Ok(7));
+    assert_eq!(start.elapsed(), Duration::from_secs(10));
+    assert_eq!(
+        task.await,
+        Err(TaskError::Taken),
+        "the value was given once"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_task_timeout_reports_a_panic_or_a_kill_within_the_limit() {
+    let system = ActorSystem::new();
+    let mut crash = system
+        .spawn_task(async {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            panic!("too early")
+        })
+        .unwrap();
+    assert_eq!(
+        crash.timeout(Duration::from_secs(5)).await,
+        Err::<(), _>(TaskError::Panic("too early".into()))
+    );
+
+    let mut endless = system.spawn_task(slow(3600, 1)).unwrap();
+    assert_eq!(
+        endless.timeout(Duration::from_secs(1)).await,
+        Err(TaskError::Timeout)
+    );
+    endless.abort();
+    assert_eq!(
+        endless.timeout(Duration::from_secs(1)).await,
+        Err(TaskError::Exited(ExitReason::Killed))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_task_timeout_on_many_threads() {
+    let system = ActorSystem::new();
+    let mut endless = system.spawn_task(std::future::pending::<u32>()).unwrap();
+    assert_eq!(
+        endless.timeout(Duration::from_millis(10)).await,
+        Err(TaskError::Timeout)
+    );
+    assert!(!endless.is_finished());
+    let mut quick = system.spawn_task(async { 5 }).unwrap();
+    assert_eq!(quick.timeout(Duration::from_secs(60)).await, Ok(5));
+    endless.abort();
+    assert_eq!(endless.await, Err(TaskError::Exited(ExitReason::Killed)));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_task_can_be_polled_in_a_select_loop() {
+    let system = ActorSystem::new();
+    let mut task = system.spawn_task(slow(3, 9)).unwrap();
+    let mut ticks = 0;
+    let value = loop {
+        tokio::select! {
+            out = &mut task => break out,
+            () = tokio::time::sleep(Duration::from_millis(700)) => ticks += 1,
+        }
+    };
+    assert_eq!(value, Ok(9));
+    assert_eq!(ticks, 4, "at 0.7, 1.4, 2.1 and 2.8 s");
+}

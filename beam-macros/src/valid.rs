@@ -16,6 +16,7 @@ const RESERVED: &[&str] = &[
     "is_alive",
     "exit_reason",
     "stop",
+    "stop_with",
     "kill",
     "link",
     "unlink",

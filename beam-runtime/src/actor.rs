@@ -44,7 +44,7 @@ use tokio::sync::Notify;
 use crate::exit::ExitReason;
 use crate::mailbox::Mailbox;
 use crate::message::Info;
-use crate::signal::{MonitorRef, Queued, Signal};
+use crate::signal::{MonitorRef, Queued, Signal, Watcher};
 use crate::system::ActorSystem;
 
 pub use actor_ref::ActorRef;
@@ -140,6 +140,45 @@ impl ActorId {
     #[must_use]
     pub fn as_u64(self) -> u64 {
         self.0
+    }
+
+    /// The actor running on this thread now: `Some` inside its handlers, its `#[init]` and
+    /// its `#[terminate]` (including a callee run in place by its caller), `None` in code
+    /// that is not an actor's, such as `main`, a plain tokio task, or the future of a
+    /// [`Task`](crate::Task), which runs apart from its actor.
+    ///
+    /// A panic hook can use it to tell the panics of actors, which beam catches and reports
+    /// as [`ExitReason::Panic`] (to links, monitors, supervisors and telemetry), from the
+    /// others; see the README's panic hook recipe.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use beam_runtime::prelude::*;
+    ///
+    /// struct Me;
+    ///
+    /// #[actor]
+    /// impl Me {
+    ///     #[call]
+    ///     fn me(&self) -> Option<ActorId> {
+    ///         ActorId::current()
+    ///     }
+    /// }
+    ///
+    /// #[tokio::main(flavor = "current_thread")]
+    /// async fn main() -> Result<(), beam_runtime::Error> {
+    ///     let system = ActorSystem::new();
+    ///     let me = system.spawn::<Me>(Me).await?;
+    ///     assert_eq!(me.me().await?, Some(me.id()));
+    ///     assert_eq!(ActorId::current(), None);
+    ///     system.shutdown().await;
+    ///     Ok(())
+    /// }
+    /// ```
+    #[must_use]
+    pub fn current() -> Option<ActorId> {
+        run::current_actor()
     }
 }
 
@@ -346,7 +385,7 @@ pub(crate) trait Process: Send + Sync {
     /// Forgets the link to `other` on this side.
     fn remove_link(&self, other: ActorId);
     /// Records that `watcher` monitors this actor; `false` if this actor is gone.
-    fn add_monitor(&self, monitor: MonitorRef, watcher: Arc<dyn Process>) -> bool;
+    fn add_monitor(&self, monitor: MonitorRef, watcher: Watcher) -> bool;
     /// Forgets a monitor on this actor.
     fn remove_monitor(&self, monitor: MonitorRef);
     /// Forgets one of its registrations (it left the key before exiting).
@@ -357,6 +396,8 @@ pub(crate) trait Process: Send + Sync {
     fn parent(&self) -> Option<ActorId>;
     /// The names it is registered under.
     fn names(&self) -> Vec<String>;
+    /// Its label for people, if it has one (a task's).
+    fn label(&self) -> Option<String>;
     /// Its mailbox: the messages waiting, and the capacity if bounded.
     fn mailbox(&self) -> (usize, Option<usize>);
     /// The typed actor behind, for a downcast to `Shared<A>`.
@@ -401,7 +442,7 @@ impl<A: Actor> Process for Shared<A> {
         });
     }
 
-    fn add_monitor(&self, monitor: MonitorRef, watcher: Arc<dyn Process>) -> bool {
+    fn add_monitor(&self, monitor: MonitorRef, watcher: Watcher) -> bool {
         self.mailbox
             .watch(|w| {
                 w.monitors.insert(monitor, watcher);
@@ -437,6 +478,11 @@ impl<A: Actor> Process for Shared<A> {
                 })
                 .collect()
         })
+    }
+
+    fn label(&self) -> Option<String> {
+        self.mailbox
+            .watched(|w| w.label.as_deref().map(str::to_owned))
     }
 
     fn mailbox(&self) -> (usize, Option<usize>) {

@@ -113,6 +113,21 @@ pub struct ShutdownError {
     pub killed: usize,
 }
 
+/// Why [`ActorSystem::stop_with`](crate::ActorSystem::stop_with) (or
+/// [`ActorRef::stop_with`](crate::ActorRef::stop_with)) did not see the actor stop as asked.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum StopError {
+    /// The actor was not alive when the stop was asked for.
+    #[error("the actor is not alive")]
+    NoProc,
+    /// The actor had not exited within the timeout, and was killed. It exited with
+    /// [`ExitReason::Killed`] (or, rarely, with its own reason, reached as the kill was
+    /// sent): [`ActorRef::exit_reason`](crate::ActorRef::exit_reason) tells which.
+    #[error("the actor did not stop within {0:?} and was killed")]
+    Timeout(std::time::Duration),
+}
+
 /// Any beam error; each specific error converts into it with `?`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -135,6 +150,9 @@ pub enum Error {
     /// A shutdown timed out.
     #[error(transparent)]
     Shutdown(#[from] ShutdownError),
+    /// A stop with a timeout did not go as asked.
+    #[error(transparent)]
+    Stop(#[from] StopError),
     /// A supervisor did not start.
     #[error(transparent)]
     Supervisor(#[from] crate::supervisor::SupervisorError),

@@ -70,6 +70,9 @@ pub struct ActorInfo {
     /// The actor that spawned it as a child (its parent, or its supervisor); `None` for a
     /// top-level actor.
     pub parent: Option<ActorId>,
+    /// Its label, if it was given one (a [`Task`](crate::Task)'s, from
+    /// [`Task::label`](crate::Task::label)); unlike a name, not unique.
+    pub label: Option<String>,
 }
 
 impl ActorInfo {
@@ -89,6 +92,9 @@ impl ActorInfo {
 impl fmt::Display for ActorInfo {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} {}", self.id, self.short_type_name())?;
+        if let Some(label) = &self.label {
+            write!(f, " [{label}]")?;
+        }
         for name in &self.names {
             write!(f, " {name:?}")?;
         }
@@ -304,7 +310,8 @@ impl fmt::Display for Health {
 }
 
 impl ActorSystem {
-    /// Every live actor now, oldest first: id, names, type, mailbox and parent.
+    /// Every live actor now, oldest first: id, names, type, mailbox, parent and label. A
+    /// task shows as the type `Task`, with its [label](crate::Task::label) if it has one.
     #[must_use]
     pub fn actors(&self) -> Vec<ActorInfo> {
         let mut actors: Vec<ActorInfo> = self
@@ -322,6 +329,7 @@ impl ActorSystem {
                     mailbox_len,
                     mailbox_capacity,
                     parent: actor.parent(),
+                    label: actor.label(),
                 }
             })
             .collect();

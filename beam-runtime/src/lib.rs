@@ -26,12 +26,12 @@ pub use actor::{Actor, ActorId, ActorRef, Ctx, SpawnBuilder, Spawning, TimerRef}
 pub use agent::{Agent, AgentError};
 pub use call::{Call, DEFAULT_CALL_TIMEOUT};
 pub use error::{
-    CallError, Error, LookupError, RegistryError, SendError, ShutdownError, SpawnError,
+    CallError, Error, LookupError, RegistryError, SendError, ShutdownError, SpawnError, StopError,
 };
 pub use exit::ExitReason;
 pub use message::{Info, Reply};
 pub use registry::{Fanout, Group, IntoName, Name, Topic};
-pub use signal::MonitorRef;
+pub use signal::{Monitor, MonitorRef};
 pub use supervisor::{ChildSpec, DynamicSupervisor, Supervisor, SupervisorSpec};
 pub use system::{ActorSystem, DEFAULT_SHUTDOWN_TIMEOUT};
 pub use task::{Task, TaskError};
@@ -223,8 +223,9 @@ pub use beam_macros::names;
 pub mod prelude {
     pub use crate::{
         Actor, ActorId, ActorRef, ActorSystem, Agent, CallError, ChildSpec, Ctx, DynamicSupervisor,
-        ExitReason, Group, Info, LookupError, MonitorRef, Name, RegistryError, Reply, SendError,
-        SpawnError, Supervisor, SupervisorSpec, Task, TaskError, TimerRef, Topic,
+        ExitReason, Group, Info, LookupError, Monitor, MonitorRef, Name, RegistryError, Reply,
+        SendError, SpawnError, StopError, Supervisor, SupervisorSpec, Task, TaskError, TimerRef,
+        Topic,
     };
     pub use beam_macros::{actor, call, cast, handle_continue, info, init, terminate};
 }

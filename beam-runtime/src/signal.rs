@@ -7,6 +7,10 @@
 //! - A **monitor** ([`Ctx::monitor`]) is one-way: the watcher gets exactly one
 //!   [`Info::Down`] when the watched actor exits, or at once with [`ExitReason::NoProc`] if
 //!   it was already gone. [`Ctx::demonitor`] guarantees no `Down` is handled afterwards.
+//! - Code outside any actor monitors with [`ActorRef::monitor`] (or
+//!   [`ActorSystem::monitor`]): the [`Monitor`] handle it returns resolves, exactly once,
+//!   to the watched actor's exit reason ([`ExitReason::NoProc`] at once if it was already
+//!   gone); dropping the handle removes the monitor.
 //! - [`ActorSystem::exit`] and [`ActorRef::kill`] send an exit signal directly. `Killed`
 //!   cannot be trapped; a linked actor that was killed propagates as an ordinary
 //!   (trappable) `Killed` reason, so a kill does not cascade as a kill.
@@ -36,6 +40,8 @@
 //! [`Info::Exit`]: crate::Info::Exit
 //! [`Info::Down`]: crate::Info::Down
 //! [`ActorSystem::exit`]: crate::ActorSystem::exit
+//! [`ActorSystem::monitor`]: crate::ActorSystem::monitor
+//! [`ActorRef::monitor`]: crate::ActorRef::monitor
 //! [`ActorRef::kill`]: crate::ActorRef::kill
 //!
 //! # Examples
@@ -92,10 +98,14 @@
 //! ```
 
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll};
 
 use rustc_hash::FxHashMap;
+use tokio::sync::oneshot;
 
 use crate::actor::{ActorId, Process};
 use crate::exit::ExitReason;
@@ -159,9 +169,11 @@ pub(crate) struct Watch {
     /// The actors linked to this one.
     pub(crate) links: FxHashMap<ActorId, Arc<dyn Process>>,
     /// The monitors on this actor, and who holds each.
-    pub(crate) monitors: FxHashMap<MonitorRef, Arc<dyn Process>>,
+    pub(crate) monitors: FxHashMap<MonitorRef, Watcher>,
     /// The names, groups and topics this actor is registered under.
     pub(crate) registry: Vec<Registration>,
+    /// A label for people, shown by introspection (a task's, from `Task::label`).
+    pub(crate) label: Option<Box<str>>,
 }
 
 /// What receiving a signal comes to.
@@ -228,6 +240,7 @@ impl Watch {
             && self.links.is_empty()
             && self.monitors.is_empty()
             && self.registry.is_empty()
+            && self.label.is_none()
     }
 
     /// Forgets one registration (the actor left the key before exiting).
@@ -249,11 +262,210 @@ pub(crate) fn notify_exit(id: ActorId, watch: Watch, reason: &ExitReason) {
         });
     }
     for (monitor, watcher) in watch.monitors {
-        watcher.signal(Signal::Down {
-            monitor,
+        match watcher {
+            Watcher::Actor(watcher) => {
+                watcher.signal(Signal::Down {
+                    monitor,
+                    id,
+                    reason: reason.clone(),
+                });
+            }
+            Watcher::Outside(down) => {
+                // The handle may have been dropped meanwhile; then nobody is waiting.
+                let _ = down.send(reason.clone());
+            }
+        }
+    }
+}
+
+/// Who holds a monitor: an actor, told by an [`Info::Down`](crate::Info::Down) message, or
+/// a [`Monitor`] handle held outside any actor.
+pub(crate) enum Watcher {
+    /// An actor's monitor, from [`Ctx::monitor`](crate::Ctx::monitor).
+    Actor(Arc<dyn Process>),
+    /// A [`Monitor`] handle, told through this channel.
+    Outside(oneshot::Sender<ExitReason>),
+}
+
+impl Watcher {
+    /// The holder's id: [`OUTSIDE`] for a handle.
+    pub(crate) fn id(&self) -> ActorId {
+        match self {
+            Watcher::Actor(process) => process.id(),
+            Watcher::Outside(_) => OUTSIDE,
+        }
+    }
+}
+
+/// A monitor held outside any actor, from [`ActorRef::monitor`](crate::ActorRef::monitor)
+/// or [`ActorSystem::monitor`](crate::ActorSystem::monitor): a future that resolves,
+/// exactly once, to the exit reason of the actor it watches.
+///
+/// It is OTP's `monitor(process, Pid)` for code that is not an actor (a `main`, a test, a
+/// request handler): where an actor gets an [`Info::Down`](crate::Info::Down) message, the
+/// holder of a `Monitor` awaits it, or polls `&mut monitor` in a `tokio::select!` loop.
+///
+/// - It resolves to [`ExitReason::NoProc`] at once if the actor had already exited when the
+///   monitor was made (as OTP's `noproc`), whatever its reason was; use
+///   [`ActorRef::wait_for_exit`](crate::ActorRef::wait_for_exit) for the reason of an actor
+///   that may be gone already.
+/// - It resolves once: after it has given the reason, polling it again stays pending (like
+///   a `Down` message that was already received), so a `select!` branch on it never fires
+///   twice.
+/// - Dropping it (or [`demonitor`](Self::demonitor)) removes the monitor from the actor:
+///   it no longer appears in [`ActorRef::monitored_by`](crate::ActorRef::monitored_by),
+///   which lists a handle's monitor under `<0.0>`.
+/// - Holding it does not keep the actor alive, nor stop it.
+///
+/// # Examples
+///
+/// ```
+/// use beam_runtime::prelude::*;
+///
+/// struct Worker;
+///
+/// #[actor]
+/// impl Worker {
+///     #[cast]
+///     fn fail(&mut self) -> Result<(), String> {
+///         Err("disk full".into())
+///     }
+/// }
+///
+/// #[tokio::main(flavor = "current_thread")]
+/// async fn main() -> Result<(), beam_runtime::Error> {
+///     let system = ActorSystem::new();
+///     let worker = system.spawn::<Worker>(Worker).await?;
+///     let mut down = worker.monitor();
+///     worker.fail()?;
+///     tokio::select! {
+///         reason = &mut down => assert_eq!(reason, ExitReason::Error("disk full".into())),
+///         () = tokio::time::sleep(std::time::Duration::from_secs(1)) => panic!("still up"),
+///     }
+///
+///     // An actor already gone: `NoProc` at once.
+///     assert_eq!(worker.monitor().await, ExitReason::NoProc);
+///     system.shutdown().await;
+///     Ok(())
+/// }
+/// ```
+#[must_use = "a monitor is removed when its handle is dropped"]
+pub struct Monitor {
+    id: MonitorRef,
+    actor: ActorId,
+    /// The watched actor, to remove the monitor from; `None` once it has resolved.
+    target: Option<Arc<dyn Process>>,
+    /// The exit reason to come, or already known (`NoProc`).
+    down: Down,
+}
+
+enum Down {
+    Waiting(oneshot::Receiver<ExitReason>),
+    Known(ExitReason),
+    Taken,
+}
+
+impl Monitor {
+    /// Monitors `target` from outside any actor.
+    pub(crate) fn new(target: Arc<dyn Process>) -> Self {
+        let id = MonitorRef::next();
+        let actor = target.id();
+        let (tx, rx) = oneshot::channel();
+        let down = if target.add_monitor(id, Watcher::Outside(tx)) {
+            Down::Waiting(rx)
+        } else {
+            Down::Known(ExitReason::NoProc)
+        };
+        Self {
             id,
-            reason: reason.clone(),
-        });
+            actor,
+            target: Some(target),
+            down,
+        }
+    }
+
+    /// This monitor's ref, unique like those of [`Ctx::monitor`](crate::Ctx::monitor).
+    #[must_use]
+    pub fn id(&self) -> MonitorRef {
+        self.id
+    }
+
+    /// The actor it watches.
+    #[must_use]
+    pub fn actor(&self) -> ActorId {
+        self.actor
+    }
+
+    /// The exit reason if the actor is down and the reason was not taken yet, without
+    /// waiting; a reason returned here is not given again (by this or by awaiting).
+    pub fn try_down(&mut self) -> Option<ExitReason> {
+        let reason = match &mut self.down {
+            Down::Waiting(rx) => match rx.try_recv() {
+                Ok(reason) => reason,
+                Err(oneshot::error::TryRecvError::Empty) => return None,
+                Err(oneshot::error::TryRecvError::Closed) => self.lost(),
+            },
+            Down::Known(reason) => reason.clone(),
+            Down::Taken => return None,
+        };
+        Some(self.take(reason))
+    }
+
+    /// Removes the monitor (as dropping it does): no reason is given afterwards.
+    pub fn demonitor(self) {}
+
+    /// The channel closed with nothing sent: the actor's state was dropped without its
+    /// exit being published (its runtime shut down).
+    #[cold]
+    fn lost(&self) -> ExitReason {
+        self.target
+            .as_ref()
+            .and_then(|t| t.exit().reason().cloned())
+            .unwrap_or(ExitReason::NoProc)
+    }
+
+    fn take(&mut self, reason: ExitReason) -> ExitReason {
+        self.down = Down::Taken;
+        // The monitor has fired: nothing to remove any more.
+        self.target = None;
+        reason
+    }
+}
+
+impl Future for Monitor {
+    type Output = ExitReason;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<ExitReason> {
+        let this = &mut *self;
+        let reason = match &mut this.down {
+            Down::Waiting(rx) => match Pin::new(rx).poll(cx) {
+                Poll::Ready(Ok(reason)) => reason,
+                Poll::Ready(Err(_)) => this.lost(),
+                Poll::Pending => return Poll::Pending,
+            },
+            Down::Known(reason) => reason.clone(),
+            // Given once already.
+            Down::Taken => return Poll::Pending,
+        };
+        Poll::Ready(this.take(reason))
+    }
+}
+
+impl Drop for Monitor {
+    fn drop(&mut self) {
+        if let Some(target) = self.target.take() {
+            target.remove_monitor(self.id);
+        }
+    }
+}
+
+impl fmt::Debug for Monitor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Monitor")
+            .field("id", &self.id)
+            .field("actor", &self.actor)
+            .field("down", &matches!(self.down, Down::Taken))
+            .finish()
     }
 }
 

@@ -37,17 +37,17 @@ use std::time::Duration;
 use parking_lot::{Mutex, MutexGuard};
 use slab::Slab;
 
-use crate::actor::ctx::{Child, stop_process};
+use crate::actor::ctx::{Child, stop_in_time, stop_process};
 use crate::actor::run::current_actor;
 use crate::actor::spawn::{Owner, SpawnBuilder};
 use crate::actor::{Actor, ActorId, ActorRef, Process};
 use crate::call::deadline_after;
 use crate::deadline::{Deadlines, Timer};
-use crate::error::{ShutdownError, SpawnError};
+use crate::error::{ShutdownError, SpawnError, StopError};
 use crate::exit::ExitReason;
 use crate::registry::Table;
 use crate::sched::{self, Sched};
-use crate::signal::{OUTSIDE, Signal};
+use crate::signal::{Monitor, OUTSIDE, Signal};
 use crate::task::{Task, TaskActor};
 
 /// How long [`ActorSystem::shutdown`] gives all actors to stop before killing the rest.
@@ -179,6 +179,12 @@ impl ActorSystem {
         Ok(Task::new(result, actor))
     }
 
+    /// Monitors `actor` from outside any actor; the same as
+    /// [`ActorRef::monitor`] (see [`Monitor`]).
+    pub fn monitor<A: Actor>(&self, actor: &ActorRef<A>) -> Monitor {
+        actor.monitor()
+    }
+
     /// Sends `actor` an exit signal with `reason`, OTP's `exit(Pid, Reason)`:
     ///
     /// - [`ExitReason::Killed`] kills it even if it traps exits (like
@@ -253,6 +259,82 @@ impl ActorSystem {
                 return ExitReason::Normal;
             }
             shared.exit.wait().await
+        }
+    }
+
+    /// Stops `actor` with `reason` after the messages already in its mailbox, as
+    /// [`stop`](Self::stop) does, and waits for it to exit, at most `timeout`; an actor
+    /// still running then (busy in a long handler, or in its `#[terminate]`) is killed, as
+    /// a supervisor kills a child that overruns its shutdown. OTP's
+    /// `gen_server:stop(Pid, Reason, Timeout)`, with typed outcomes instead of exits:
+    ///
+    /// - `Ok(reason)`: it exited in time, with this reason (`reason`, unless its
+    ///   `#[terminate]` panicked, or an exit signal or a crash ended it first);
+    /// - `Err(StopError::NoProc)`: it was not alive;
+    /// - `Err(StopError::Timeout(timeout))`: it was killed after the timeout; the future
+    ///   resolves once the kill has taken effect (or after a short grace, for a handler
+    ///   that never reaches an await point and so cannot be interrupted).
+    ///
+    /// Like [`stop`](Self::stop), the stop is queued at once, not on the first poll, and a
+    /// stop asked for by the actor itself is only queued: the future gives `Ok(reason)` at
+    /// once instead of waiting for its own exit. The reason reaches links and monitors as
+    /// any exit reason does: [`ExitReason::Normal`] leaves linked actors alone, any other
+    /// kills those that do not trap exits.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use beam_runtime::prelude::*;
+    /// use std::time::Duration;
+    ///
+    /// struct Slow;
+    ///
+    /// #[actor]
+    /// impl Slow {
+    ///     #[cast]
+    ///     async fn nap(&mut self, secs: u64) {
+    ///         tokio::time::sleep(Duration::from_secs(secs)).await;
+    ///     }
+    /// }
+    ///
+    /// #[tokio::main(flavor = "current_thread")]
+    /// async fn main() -> Result<(), beam_runtime::Error> {
+    ///     let system = ActorSystem::new();
+    ///     let quick = system.spawn::<Slow>(Slow).await?;
+    ///     let done = system.stop_with(&quick, ExitReason::Shutdown, Duration::from_secs(1));
+    ///     assert_eq!(done.await, Ok(ExitReason::Shutdown));
+    ///
+    ///     let stuck = system.spawn::<Slow>(Slow).await?;
+    ///     stuck.nap(3600)?;
+    ///     let done = stuck.stop_with(ExitReason::Shutdown, Duration::from_millis(10));
+    ///     assert_eq!(done.await, Err(StopError::Timeout(Duration::from_millis(10))));
+    ///     assert_eq!(stuck.exit_reason(), Some(ExitReason::Killed));
+    ///     Ok(())
+    /// }
+    /// ```
+    pub fn stop_with<A: Actor>(
+        &self,
+        actor: &ActorRef<A>,
+        reason: ExitReason,
+        timeout: Duration,
+    ) -> impl Future<Output = Result<ExitReason, StopError>> + Send + use<A> {
+        let shared = actor.shared().clone();
+        let system = self.clone();
+        let own = current_actor() == Some(shared.id);
+        let queued = shared.request_stop(reason.clone());
+        async move {
+            if !queued {
+                return Err(StopError::NoProc);
+            }
+            if own {
+                return Ok(reason);
+            }
+            let mut deadline = Timer::at(system.deadlines(), deadline_after(timeout));
+            if stop_in_time(&*shared, &mut deadline).await {
+                Ok(shared.exit.wait().await)
+            } else {
+                Err(StopError::Timeout(timeout))
+            }
         }
     }
 

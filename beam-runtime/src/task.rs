@@ -16,7 +16,12 @@
 //!
 //! A task started from an actor is its child: it is stopped (and its result dropped) when
 //! the actor exits first. A task started from the system is stopped at shutdown.
-//! Dropping a [`Task`] does not stop it; call [`Task::abort`] for that.
+//! Dropping a [`Task`] does not stop it; call [`Task::abort`] for that. [`Task::timeout`]
+//! bounds the wait (the task goes on running after a timeout), and [`Task::label`] names
+//! it in [`ActorSystem::actors`] and [`ActorSystem::tree`].
+//!
+//! [`ActorSystem::actors`]: crate::ActorSystem::actors
+//! [`ActorSystem::tree`]: crate::ActorSystem::tree
 //!
 //! [`Ctx::spawn_task`]: crate::Ctx::spawn_task
 //! [`Ctx::run_task`]: crate::Ctx::run_task
@@ -70,8 +75,10 @@
 //! ```
 
 use std::fmt;
-use std::future::{Future, IntoFuture};
+use std::future::Future;
 use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
 
 use tokio::sync::oneshot;
 
@@ -90,6 +97,12 @@ pub enum TaskError {
     /// actor or supervisor it belonged to.
     #[error("the task exited before it finished: {0}")]
     Exited(ExitReason),
+    /// No result within the limit of [`Task::timeout`]; the task goes on running.
+    #[error("the task did not finish in time")]
+    Timeout,
+    /// The task's result was already given by an earlier await of the same [`Task`].
+    #[error("the task's result was already taken")]
+    Taken,
 }
 
 /// The work of a task: its future, wrapped so that it hands over its own result and
@@ -116,7 +129,7 @@ where
     })
 }
 
-pub(crate) use runner::TaskActor;
+pub(crate) use runner::Task as TaskActor;
 
 mod runner {
     //! The actor behind every task, out of reach of users: its message enum is internal.
@@ -129,7 +142,7 @@ mod runner {
 
     /// Runs its work in a tokio task of its own, so it stays free to handle a stop; exits
     /// when the work is done, with the work's panic if it panicked.
-    pub(crate) struct TaskActor {
+    pub(crate) struct Task {
         /// Kills the work when the actor goes, however it goes.
         work: Option<AbortOnDrop>,
     }
@@ -142,16 +155,16 @@ mod runner {
         }
     }
 
-    impl fmt::Debug for TaskActor {
+    impl fmt::Debug for Task {
         fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.debug_struct("TaskActor")
+            f.debug_struct("Task")
                 .field("running", &self.work.is_some())
                 .finish()
         }
     }
 
     #[crate::actor(crate = crate)]
-    impl TaskActor {
+    impl Task {
         #[init]
         fn init(work: Work, ctx: &mut Ctx<Self>) -> Self {
             let me = ctx.me().clone();
@@ -159,7 +172,7 @@ mod runner {
                 let panic = work.await;
                 let _ = me.finished(panic);
             });
-            TaskActor {
+            Task {
                 work: Some(AbortOnDrop(handle.abort_handle())),
             }
         }
@@ -181,10 +194,50 @@ mod runner {
 /// [`Ctx::spawn_task`](crate::Ctx::spawn_task) and
 /// [`ActorRef<DynamicSupervisor>::spawn_task`](crate::ActorRef::spawn_task). Dropping it
 /// leaves the task running.
+///
+/// A `Task` is itself a future (and `Unpin`): `task.await` gives the result, and
+/// `&mut task` can be polled in a `tokio::select!` loop or under
+/// [`timeout`](Self::timeout) and awaited again later. Once it has given its result,
+/// awaiting it again gives [`TaskError::Taken`].
+///
+/// # Examples
+///
+/// ```
+/// use beam_runtime::prelude::*;
+/// use std::time::Duration;
+///
+/// #[tokio::main(flavor = "current_thread")]
+/// async fn main() -> Result<(), beam_runtime::Error> {
+///     let system = ActorSystem::new();
+///     let mut fetch = system
+///         .spawn_task(async {
+///             tokio::time::sleep(Duration::from_millis(50)).await;
+///             "page"
+///         })?
+///         .label("fetch");
+///     // Not done within 10 ms: the task goes on running...
+///     assert_eq!(fetch.timeout(Duration::from_millis(10)).await, Err(TaskError::Timeout));
+///     assert!(system.tree().to_string().contains("Task [fetch]"));
+///     // ...and can still be awaited.
+///     assert_eq!(fetch.await, Ok("page"));
+///     system.shutdown().await;
+///     Ok(())
+/// }
+/// ```
 #[must_use = "a task's result is only seen by awaiting its `Task`"]
 pub struct Task<T> {
-    result: oneshot::Receiver<Result<T, TaskError>>,
+    state: State<T>,
     actor: ActorRef<TaskActor>,
+}
+
+/// Where a [`Task`]'s result stands.
+enum State<T> {
+    /// The task runs, or has sent its result.
+    Running(oneshot::Receiver<Result<T, TaskError>>),
+    /// It was stopped before its future completed: waiting for its exit reason.
+    Stopped(Pin<Box<dyn Future<Output = ExitReason> + Send + Sync>>),
+    /// The result was given.
+    Taken,
 }
 
 impl<T: Send + 'static> Task<T> {
@@ -204,7 +257,35 @@ impl<T: Send + 'static> Task<T> {
         result: oneshot::Receiver<Result<T, TaskError>>,
         actor: ActorRef<TaskActor>,
     ) -> Self {
-        Self { result, actor }
+        Self {
+            state: State::Running(result),
+            actor,
+        }
+    }
+
+    /// Waits for the result at most `limit`: after that, gives [`TaskError::Timeout`]
+    /// and leaves the task running (as `tokio::time::timeout` does with a
+    /// `JoinHandle`); the `Task` can still be awaited, or [aborted](Self::abort). To
+    /// give up on a task for good, abort it after a timeout:
+    ///
+    /// ```
+    /// # use beam_runtime::prelude::*;
+    /// # use std::time::Duration;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), beam_runtime::Error> {
+    /// # let system = ActorSystem::new();
+    /// let mut task = system.spawn_task(std::future::pending::<()>())?;
+    /// if task.timeout(Duration::from_millis(10)).await == Err(TaskError::Timeout) {
+    ///     task.abort();
+    /// }
+    /// assert_eq!(task.await, Err(TaskError::Exited(ExitReason::Killed)));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn timeout(&mut self, limit: Duration) -> Result<T, TaskError> {
+        tokio::time::timeout(limit, self)
+            .await
+            .unwrap_or(Err(TaskError::Timeout))
     }
 }
 
@@ -213,6 +294,20 @@ impl<T> Task<T> {
     #[must_use]
     pub fn id(&self) -> ActorId {
         self.actor.id()
+    }
+
+    /// Names the task for people: the label shows in [`ActorSystem::actors`] and
+    /// [`ActorSystem::tree`] (`<0.7> Task [fetch]`) while it runs. It is not a
+    /// registered name (two tasks may have the same label); an empty one removes it.
+    ///
+    /// [`ActorSystem::actors`]: crate::ActorSystem::actors
+    /// [`ActorSystem::tree`]: crate::ActorSystem::tree
+    pub fn label(self, label: impl Into<String>) -> Self {
+        let label: String = label.into();
+        self.actor.shared().mailbox.watch(|w| {
+            w.label = (!label.is_empty()).then(|| label.into_boxed_str());
+        });
+        self
     }
 
     /// Kills the task at its next await point; awaiting it then gives
@@ -228,18 +323,32 @@ impl<T> Task<T> {
     }
 }
 
-impl<T: Send + 'static> IntoFuture for Task<T> {
+impl<T> Future for Task<T> {
     type Output = Result<T, TaskError>;
-    type IntoFuture = Pin<Box<dyn Future<Output = Result<T, TaskError>> + Send>>;
 
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move {
-            match self.result.await {
-                Ok(out) => out,
-                // Stopped before its future completed.
-                Err(_) => Err(TaskError::Exited(self.actor.wait_for_exit().await)),
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = &mut *self;
+        loop {
+            match &mut this.state {
+                State::Running(result) => match Pin::new(result).poll(cx) {
+                    Poll::Ready(Ok(out)) => {
+                        this.state = State::Taken;
+                        return Poll::Ready(out);
+                    }
+                    // Stopped before its future completed.
+                    Poll::Ready(Err(_)) => {
+                        this.state = State::Stopped(Box::pin(this.actor.wait_for_exit()));
+                    }
+                    Poll::Pending => return Poll::Pending,
+                },
+                State::Stopped(exit) => {
+                    let reason = std::task::ready!(exit.as_mut().poll(cx));
+                    this.state = State::Taken;
+                    return Poll::Ready(Err(TaskError::Exited(reason)));
+                }
+                State::Taken => return Poll::Ready(Err(TaskError::Taken)),
             }
-        })
+        }
     }
 }
 

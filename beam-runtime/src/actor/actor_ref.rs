@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use super::{Actor, ActorId, Process, Shared};
 use crate::__private::Api;
-use crate::signal::Signal;
+use crate::signal::{Monitor, Signal, Watcher};
 
 /// The typed address of an actor of type `A`.
 ///
@@ -92,12 +92,13 @@ impl<A: Actor> ActorRef<A> {
     }
 
     /// The actors monitoring this one now, once per monitor, in no particular order (OTP's
-    /// `process_info(Pid, monitored_by)`); empty once it has exited.
+    /// `process_info(Pid, monitored_by)`); a [`Monitor`] held outside any actor counts as
+    /// `<0.0>`. Empty once it has exited.
     #[must_use]
     pub fn monitored_by(&self) -> Vec<ActorId> {
         self.shared()
             .mailbox
-            .watched(|w| w.monitors.values().map(|p| p.id()).collect())
+            .watched(|w| w.monitors.values().map(Watcher::id).collect())
     }
 
     /// Stops the actor with [`ExitReason::Normal`](crate::ExitReason::Normal) after the
@@ -107,6 +108,27 @@ impl<A: Actor> ActorRef<A> {
     /// the first poll.
     pub fn stop(&self) -> impl Future<Output = crate::ExitReason> + Send + 'static {
         self.shared().system.stop(self)
+    }
+
+    /// Stops the actor with `reason` after the messages already in its mailbox, as
+    /// [`stop`](Self::stop) does, and waits for it at most `timeout`; if it has not exited
+    /// by then, kills it (OTP's `gen_server:stop(Pid, Reason, Timeout)`). The same as
+    /// [`ActorSystem::stop_with`](crate::ActorSystem::stop_with), where the details are.
+    pub fn stop_with(
+        &self,
+        reason: crate::ExitReason,
+        timeout: std::time::Duration,
+    ) -> impl Future<Output = Result<crate::ExitReason, crate::StopError>> + Send + 'static {
+        self.shared().system.stop_with(self, reason, timeout)
+    }
+
+    /// Monitors the actor from outside any actor (OTP's `monitor(process, Pid)`): the
+    /// [`Monitor`] resolves, exactly once, to its exit reason, at once to
+    /// [`ExitReason::NoProc`](crate::ExitReason::NoProc) if it has already exited. Dropping
+    /// the handle removes the monitor. Inside an actor, [`Ctx::monitor`](crate::Ctx::monitor)
+    /// delivers the same news as an [`Info::Down`](crate::Info::Down) message instead.
+    pub fn monitor(&self) -> Monitor {
+        Monitor::new(self.shared().clone())
     }
 
     /// Kills the actor at once, whatever it is doing: it exits with

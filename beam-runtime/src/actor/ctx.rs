@@ -21,7 +21,7 @@ use crate::deadline::{Deadlines, Timer};
 use crate::error::SpawnError;
 use crate::exit::ExitReason;
 use crate::mailbox::{Batch, Take};
-use crate::signal::{MonitorRef, Signal, notify_exit};
+use crate::signal::{MonitorRef, Signal, Watcher, notify_exit};
 use crate::system::{ActorSystem, Slot};
 use crate::task::{self, Task, TaskActor, TaskError};
 
@@ -275,7 +275,7 @@ impl<A: Actor> Ctx<A> {
         let target: Arc<dyn Process> = other.shared().clone();
         let me: Arc<dyn Process> = self.me.shared().clone();
         let id = target.id();
-        let alive = target.add_monitor(monitor, me.clone());
+        let alive = target.add_monitor(monitor, Watcher::Actor(me.clone()));
         self.extras().monitoring.insert(monitor, target);
         if !alive {
             me.signal(Signal::Down {
@@ -821,10 +821,16 @@ impl Children {
 /// Asks `process` to stop and waits for it until `deadline` (which may serve a whole
 /// shutdown); kills it after that. `true` if it stopped by itself.
 pub(crate) async fn stop_process(process: &dyn Process, deadline: &mut Timer<'_>) -> bool {
-    let exit = process.exit();
-    if !process.request_stop(ExitReason::Shutdown) && exit.reason().is_some() {
+    if !process.request_stop(ExitReason::Shutdown) && process.exit().reason().is_some() {
         return true;
     }
+    stop_in_time(process, deadline).await
+}
+
+/// Waits for `process`, already asked to stop, until `deadline`; kills it after that.
+/// `true` if it stopped by itself.
+pub(crate) async fn stop_in_time(process: &dyn Process, deadline: &mut Timer<'_>) -> bool {
+    let exit = process.exit();
     let mut waiting = pin!(exit.wait());
     let stopped = poll_fn(|cx| {
         if waiting.as_mut().poll(cx).is_ready() {

@@ -1,4 +1,4 @@
-// `ActorRef` has `id` and `clone` itself, so these handlers could never be reached.
+// `ActorRef` has `id`, `clone` and `stop_with` itself, so these handlers could never be reached.
 use beam_runtime::prelude::*;
 
 struct Account;
@@ -12,6 +12,9 @@ impl Account {
 
     #[cast]
     fn clone(&mut self) {}
+
+    #[cast]
+    fn stop_with(&mut self) {}
 }
 
 fn main() {}
