@@ -67,7 +67,7 @@ struct Ticker;
 
 #[actor]
 impl Ticker {
-    #[cast]
+    #[cast(crash_on_err)]
     fn show(&mut self, headline: String) -> Result<(), String> {
         if headline.starts_with("weather") {
             return Err("the ticker chokes on the weather".into());

@@ -45,7 +45,7 @@ impl Inventory {
     }
 
     /// A bad record: the inventory cannot go on.
-    #[cast]
+    #[cast(crash_on_err)]
     fn corrupt(&mut self) -> Result<(), String> {
         Err("stock record corrupted".into())
     }

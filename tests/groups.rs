@@ -22,7 +22,7 @@ impl Worker {
         self.jobs.clone()
     }
 
-    #[cast]
+    #[cast(crash_on_err)]
     fn end(&mut self, how: End, ctx: &mut Ctx<Self>) -> Result<(), String> {
         end_with(how, ctx, "worker")
     }

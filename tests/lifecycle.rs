@@ -652,7 +652,7 @@ async fn one_shutdown_timeout_covers_every_actor() {
     }
 }
 
-/// Handlers that may fail: an `Err` is a crash with `ExitReason::Error`.
+/// Handlers marked `crash_on_err`: an `Err` is a crash with `ExitReason::Error`.
 struct Strict {
     log: Log,
 }
@@ -666,14 +666,17 @@ impl std::fmt::Display for Refused {
     }
 }
 
+/// An alias hides the `Result` from the macro; `crash_on_err` works through it all the same.
+type Checked<T> = Result<T, String>;
+
 #[actor]
 impl Strict {
-    #[cast]
+    #[cast(crash_on_err)]
     fn apply(&mut self, ok: bool) -> Result<(), Refused> {
         if ok { Ok(()) } else { Err(Refused("cast")) }
     }
 
-    #[cast]
+    #[cast(crash_on_err)]
     async fn apply_later(&mut self, ok: bool) -> std::io::Result<()> {
         tokio::task::yield_now().await;
         if ok {
@@ -684,7 +687,7 @@ impl Strict {
     }
 
     /// Replies, then crashes on `Err`.
-    #[call]
+    #[call(crash_on_err)]
     fn check(&mut self, n: i32) -> Result<i32, String> {
         if n >= 0 {
             Ok(n)
@@ -693,10 +696,24 @@ impl Strict {
         }
     }
 
-    #[call]
+    #[call(crash_on_err)]
     fn check_later(&mut self, n: i32, reply: Reply<i32>) -> Result<(), String> {
         let _ = reply.send(n);
         if n >= 0 { Ok(()) } else { Err("later".into()) }
+    }
+
+    #[call(crash_on_err)]
+    fn check_aliased(&mut self, n: i32) -> Checked<i32> {
+        if n >= 0 { Ok(n) } else { Err("aliased".into()) }
+    }
+
+    #[cast(crash_on_err)]
+    fn apply_aliased(&mut self, ok: bool) -> Checked<()> {
+        if ok {
+            Ok(())
+        } else {
+            Err("aliased cast".into())
+        }
     }
 
     #[cast]
@@ -704,7 +721,7 @@ impl Strict {
         ctx.continue_with(ok);
     }
 
-    #[handle_continue]
+    #[handle_continue(crash_on_err)]
     fn deferred(&mut self, ok: bool) -> Result<(), String> {
         if ok { Ok(()) } else { Err("continue".into()) }
     }
@@ -714,7 +731,7 @@ impl Strict {
         ctx.set_idle_timeout(Some(Duration::from_secs(1)));
     }
 
-    #[info]
+    #[info(crash_on_err)]
     fn info(&mut self, info: Info) -> Result<(), String> {
         Err(format!("info {info:?}"))
     }
@@ -767,6 +784,20 @@ async fn an_err_from_a_handler_is_a_crash_with_its_text() {
     assert_eq!(s.check_later(-1).await, Ok(-1));
     assert_eq!(s.wait_for_exit().await, ExitReason::Error("later".into()));
 
+    // Through an alias, the same: replied, then a crash.
+    let s = spawn().await;
+    assert_eq!(s.check_aliased(3).await, Ok(Ok(3)));
+    assert_eq!(s.check_aliased(-3).await, Ok(Err("aliased".into())));
+    assert_eq!(s.wait_for_exit().await, ExitReason::Error("aliased".into()));
+
+    let s = spawn().await;
+    s.apply_aliased(true).unwrap();
+    s.apply_aliased(false).unwrap();
+    assert_eq!(
+        s.wait_for_exit().await,
+        ExitReason::Error("aliased cast".into())
+    );
+
     let s = spawn().await;
     s.defer(true).unwrap();
     s.defer(false).unwrap();
@@ -781,6 +812,62 @@ async fn an_err_from_a_handler_is_a_crash_with_its_text() {
         s.wait_for_exit().await,
         ExitReason::Error("info Timeout".into())
     );
+}
+
+/// A `#[call]` returning `Result` without `crash_on_err`: the `Err` is an ordinary answer.
+struct Lenient {
+    calls: u32,
+}
+
+type Answer<T> = Result<T, String>;
+
+#[actor]
+impl Lenient {
+    #[call]
+    fn parse(&mut self, text: String) -> Result<u32, String> {
+        self.calls += 1;
+        text.parse().map_err(|_| format!("not a number: {text}"))
+    }
+
+    #[call]
+    async fn parse_later(&mut self, text: String) -> Answer<u32> {
+        tokio::task::yield_now().await;
+        self.calls += 1;
+        text.parse().map_err(|_| format!("not a number: {text}"))
+    }
+
+    #[call]
+    fn calls(&self) -> u32 {
+        self.calls
+    }
+}
+
+async fn an_err_reply_keeps_the_actor_running() {
+    let system = ActorSystem::new();
+    let lenient = system.spawn::<Lenient>(Lenient { calls: 0 }).await.unwrap();
+    assert_eq!(
+        lenient.parse("x".into()).await,
+        Ok(Err("not a number: x".into()))
+    );
+    assert_eq!(lenient.parse("7".into()).await, Ok(Ok(7)));
+    assert_eq!(
+        lenient.parse_later("y".into()).await,
+        Ok(Err("not a number: y".into()))
+    );
+    assert_eq!(lenient.parse_later("8".into()).await, Ok(Ok(8)));
+    assert_eq!(lenient.calls().await, Ok(4));
+    assert!(lenient.is_alive());
+    assert_eq!(system.stop(&lenient).await, ExitReason::Normal);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_call_returning_err_replies_it_and_keeps_running() {
+    an_err_reply_keeps_the_actor_running().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_returning_err_replies_it_and_keeps_running_multi_thread() {
+    an_err_reply_keeps_the_actor_running().await;
 }
 
 /// Takes a second to clean up.

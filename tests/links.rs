@@ -40,7 +40,7 @@ impl Probe {
         }
     }
 
-    #[cast]
+    #[cast(crash_on_err)]
     fn end(&mut self, how: End, ctx: &mut Ctx<Self>) -> Result<(), String> {
         common::end_with(how, ctx, "probe")
     }

@@ -19,7 +19,7 @@ struct Worker;
 
 #[actor]
 impl Worker {
-    #[cast]
+    #[cast(crash_on_err)]
     fn end(&mut self, how: End, ctx: &mut Ctx<Self>) -> Result<(), String> {
         common::end_with(how, ctx, "worker")
     }

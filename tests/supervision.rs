@@ -48,7 +48,7 @@ impl Worker {
         })
     }
 
-    #[cast]
+    #[cast(crash_on_err)]
     fn end(&mut self, how: End, ctx: &mut Ctx<Self>) -> Result<(), String> {
         common::end_with(how, ctx, self.label)
     }
@@ -858,7 +858,7 @@ async fn a_restart_that_keeps_failing_is_retried_from_the_mailbox() {
             }
         }
 
-        #[cast]
+        #[cast(crash_on_err)]
         fn crash(&mut self) -> Result<(), &'static str> {
             Err("crash")
         }

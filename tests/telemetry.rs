@@ -206,7 +206,7 @@ impl Probe {
         panic!("probe exploded later");
     }
 
-    #[cast]
+    #[cast(crash_on_err)]
     fn check(&mut self, expected: u64) -> Result<(), String> {
         if self.n != expected {
             return Err(format!("expected {expected}, found {}", self.n));
@@ -214,8 +214,17 @@ impl Probe {
         Ok(())
     }
 
-    #[call]
+    #[call(crash_on_err)]
     fn checked_get(&self, expected: u64) -> Result<u64, String> {
+        if self.n != expected {
+            return Err(format!("expected {expected}"));
+        }
+        Ok(self.n)
+    }
+
+    /// Without `crash_on_err`, an `Err` is only the reply.
+    #[call]
+    fn lenient_get(&self, expected: u64) -> Result<u64, String> {
         if self.n != expected {
             return Err(format!("expected {expected}"));
         }
@@ -756,6 +765,35 @@ async fn a_handler_returning_err_is_an_exception_too() {
         ],
         events::ACTOR_CALL_EXCEPTION,
         &failed,
+    );
+    system.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_err_replied_without_crash_on_err_is_no_exception() {
+    let _serial = serial().await;
+    let rec = Recorder::attach("handler-err-reply", HANDLER_EVENTS);
+    let system = ActorSystem::new();
+    let probe = system.spawn::<Probe>(Probe { n: 1 }).await.unwrap();
+    assert_eq!(
+        probe.lenient_get(3).await.unwrap(),
+        Err("expected 3".to_owned())
+    );
+    assert_eq!(probe.lenient_get(1).await.unwrap(), Ok(1));
+    assert_eq!(system.stop(&probe).await, ExitReason::Normal);
+    assert_eq!(
+        rec.names_about(probe.id()),
+        [
+            events::ACTOR_CALL_START,
+            events::ACTOR_CALL_STOP,
+            events::ACTOR_CALL_START,
+            events::ACTOR_CALL_STOP,
+            events::ACTOR_STOP,
+        ]
+    );
+    assert_eq!(
+        reason(&rec.about(events::ACTOR_STOP, probe.id())[0]),
+        ExitReason::Normal
     );
     system.shutdown().await;
 }

@@ -19,6 +19,8 @@ pub(crate) struct Handler {
     pub(crate) kind: Kind,
     /// The helper attribute, for spans.
     pub(crate) attr: Attribute,
+    /// `crash_on_err` in the attribute: an `Err` returned by the handler stops the actor.
+    pub(crate) crash_on_err: Option<syn::Path>,
     pub(crate) vis: Visibility,
     pub(crate) docs: Vec<Attribute>,
     /// `#[cfg(..)]` attributes, carried onto everything generated for the handler.
@@ -89,21 +91,23 @@ impl Handler {
         self.sig.asyncness.is_some()
     }
 
-    /// The declared return type, if it is spelled `Result<..>` (any path ending so, such as
-    /// `io::Result<()>`): an `Err` makes the actor crash.
-    pub(crate) fn result_type(&self) -> Option<&Type> {
-        let ReturnType::Type(_, ty) = &self.sig.output else {
-            return None;
-        };
-        match &**ty {
-            Type::Path(p)
-                if p.qself.is_none()
-                    && p.path.segments.last().is_some_and(|s| s.ident == "Result") =>
-            {
-                Some(ty)
+    /// The declared return type, unless it is `()` (written or not).
+    pub(crate) fn output(&self) -> Option<&Type> {
+        match &self.sig.output {
+            ReturnType::Default => None,
+            ReturnType::Type(_, ty) if matches!(&**ty, Type::Tuple(t) if t.elems.is_empty()) => {
+                None
             }
-            _ => None,
+            ReturnType::Type(_, ty) => Some(ty),
         }
+    }
+
+    /// Whether the declared return type is spelled `Result<..>` (any path ending so, such
+    /// as `io::Result<()>`). Only for messages: what a handler's result does is decided by
+    /// `crash_on_err` and checked on the type itself, so an alias behaves the same.
+    pub(crate) fn spelled_result(&self) -> bool {
+        matches!(self.output(), Some(Type::Path(p)) if p.qself.is_none()
+            && p.path.segments.last().is_some_and(|s| s.ident == "Result"))
     }
 }
 
@@ -114,7 +118,12 @@ pub(crate) fn build(cx: &Ctxt, mut item: ItemImpl) -> Actor {
             reject_on_non_method(cx, impl_item);
             continue;
         };
-        let Some((kind, attr)) = attr::take(cx, &mut method.attrs) else {
+        let Some(attr::Helper {
+            kind,
+            attr,
+            crash_on_err,
+        }) = attr::take(cx, &mut method.attrs)
+        else {
             continue;
         };
         // Handlers take their arguments by value because messages own them.
@@ -138,6 +147,7 @@ pub(crate) fn build(cx: &Ctxt, mut item: ItemImpl) -> Actor {
         handlers.push(Handler {
             kind,
             attr,
+            crash_on_err,
             vis: method.vis.clone(),
             docs: attr::docs(&method.attrs),
             cfgs: attr::cfgs(&method.attrs),
@@ -157,8 +167,11 @@ fn reject_on_non_method(cx: &Ctxt, item: &mut ImplItem) {
         ImplItem::Macro(m) => &mut m.attrs,
         _ => return,
     };
-    if let Some((kind, attr)) = attr::take(cx, attrs) {
-        cx.error_spanned_by(attr, format_args!("`#[{}]` goes on a method", kind.name()));
+    if let Some(helper) = attr::take(cx, attrs) {
+        cx.error_spanned_by(
+            helper.attr,
+            format_args!("`#[{}]` goes on a method", helper.kind.name()),
+        );
     }
 }
 

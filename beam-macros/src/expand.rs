@@ -141,21 +141,35 @@ fn invoke(h: &Handler, receiver: bool) -> TokenStream {
     }
 }
 
-/// Runs a handler that returns nothing or `Result<(), E>`; an `Err` stops the actor with
-/// `ExitReason::Error`.
+/// Runs a handler whose value nobody receives. With `crash_on_err` it returns
+/// `Result<(), E>` and an `Err` stops the actor with `ExitReason::Error`; without, it
+/// returns `()`. Both are checked by a trait bound spanned on the return type, which names
+/// the fix, so an alias is judged by what it stands for.
 fn run(h: &Handler, p: &TokenStream) -> TokenStream {
     let call = invoke(h, true);
-    match h.result_type() {
-        Some(ty) => {
-            let value = local("__value");
-            let ctx = local("__ctx");
-            let failure = quote_spanned!(ty.span()=> <#ty as #p::HandlerResult>::failure(#value));
-            quote! {
-                let #value = #call;
-                #p::fail(#ctx, #failure);
-            }
-        }
-        None => quote!(#call;),
+    let Some(ty) = h.output() else {
+        return quote!(#call;);
+    };
+    let value = local("__value");
+    if h.crash_on_err.is_some() {
+        let ctx = local("__ctx");
+        let failure = quote_spanned!(ty.span()=> <#ty as #p::HandlerResult>::failure(#value));
+        return quote! {
+            let #value = #call;
+            #p::fail(#ctx, #failure);
+        };
+    }
+    let bound = match h.kind {
+        Kind::Call => "ReplyCallReturn",
+        Kind::Info => "InfoReturn",
+        Kind::Continue => "ContinueReturn",
+        _ => "CastReturn",
+    };
+    let bound = Ident::new(bound, ty.span());
+    let done = quote_spanned!(ty.span()=> <#ty as #p::#bound>::done(#value));
+    quote! {
+        let #value = #call;
+        #done;
     }
 }
 
@@ -236,8 +250,10 @@ fn actor_impl(actor: &Actor, opts: &Options, n: &Names) -> TokenStream {
             }
             Kind::Call => {
                 let call = invoke(h, true);
-                // A `Result` reply is sent first; then an `Err` stops the actor.
-                let (check, fail) = match h.result_type() {
+                // With `crash_on_err`, the `Result` is replied first; then an `Err` stops
+                // the actor. Without, the value is only the reply.
+                let output = h.crash_on_err.as_ref().and(h.output());
+                let (check, fail) = match output {
                     Some(ty) => {
                         let failure = local("__failure");
                         (

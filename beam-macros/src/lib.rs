@@ -22,13 +22,13 @@ pub fn actor(args: TokenStream, input: TokenStream) -> TokenStream {
     expand::actor(args.into(), input.into()).into()
 }
 
-/// Marks a request/reply handler inside an `#[actor]` impl block.
+/// Marks a request/reply handler inside an `#[actor]` impl block. Option: `crash_on_err`.
 #[proc_macro_attribute]
 pub fn call(_args: TokenStream, input: TokenStream) -> TokenStream {
     fallback::stray("call", input.into()).into()
 }
 
-/// Marks a fire-and-forget handler inside an `#[actor]` impl block.
+/// Marks a fire-and-forget handler inside an `#[actor]` impl block. Option: `crash_on_err`.
 #[proc_macro_attribute]
 pub fn cast(_args: TokenStream, input: TokenStream) -> TokenStream {
     fallback::stray("cast", input.into()).into()
@@ -40,7 +40,7 @@ pub fn init(_args: TokenStream, input: TokenStream) -> TokenStream {
     fallback::stray("init", input.into()).into()
 }
 
-/// Marks the system-message handler inside an `#[actor]` impl block.
+/// Marks the system-message handler inside an `#[actor]` impl block. Option: `crash_on_err`.
 #[proc_macro_attribute]
 pub fn info(_args: TokenStream, input: TokenStream) -> TokenStream {
     fallback::stray("info", input.into()).into()
@@ -53,6 +53,7 @@ pub fn terminate(_args: TokenStream, input: TokenStream) -> TokenStream {
 }
 
 /// Marks the deferred-work handler (OTP's `handle_continue`) inside an `#[actor]` impl block.
+/// Option: `crash_on_err`.
 #[proc_macro_attribute]
 pub fn handle_continue(_args: TokenStream, input: TokenStream) -> TokenStream {
     fallback::stray("handle_continue", input.into()).into()

@@ -292,38 +292,18 @@ impl<'ast> Visit<'ast> for Finder {
 }
 
 fn check_return(cx: &Ctxt, h: &Handler) {
-    let unit = match &h.sig.output {
-        ReturnType::Default => true,
-        ReturnType::Type(_, ty) => matches!(&**ty, Type::Tuple(t) if t.elems.is_empty()),
-    };
-    // `Result<(), E>`: an `Err` is a crash. Its exact shape is checked by a trait bound.
-    let fallible = unit || h.result_type().is_some();
     let output = &h.sig.output;
     match h.kind {
-        Kind::Init if unit => cx.error_spanned_by(
+        Kind::Init if h.output().is_none() => cx.error_spanned_by(
             &h.sig.ident,
             "`#[init]` must return `Self` or `Result<Self, E>`",
         ),
-        Kind::Cast if !fallible => cx.error_spanned_by(
-            output,
-            "`#[cast]` handlers return nothing or `Result<(), E>`: use `#[call]` to reply",
-        ),
-        Kind::Call if !fallible && h.has(&Role::Reply) => cx.error_spanned_by(
-            output,
-            "a `#[call]` that takes a `Reply` answers through the `Reply`: it returns nothing or `Result<(), E>`",
-        ),
-        Kind::Info | Kind::Continue if !fallible => cx.error_spanned_by(
-            output,
-            format_args!(
-                "`#[{}]` handlers return nothing or `Result<(), E>`",
-                h.kind.name()
-            ),
-        ),
-        Kind::Terminate if !unit => cx.error_spanned_by(
-            output,
-            "`#[terminate]` handlers return nothing",
-        ),
-        _ => {}
+        Kind::Init => {}
+        Kind::Terminate if h.output().is_some() => {
+            cx.error_spanned_by(output, "`#[terminate]` handlers return nothing");
+        }
+        Kind::Terminate => {}
+        _ => check_handler_return(cx, h),
     }
     if h.kind == Kind::Call {
         let reply = match (h.reply_type(), output) {
@@ -339,5 +319,67 @@ fn check_return(cx: &Ctxt, h: &Handler) {
                 "`#[call]` replies must be owned (`'static`): a reply outlives the handler's borrow",
             );
         }
+    }
+}
+
+/// What a message or event handler returns. A `#[call]`'s value is its reply, whatever its
+/// type; the others' values reach nobody, so they return `()`. With `crash_on_err` they
+/// return a `Result` (`Result<(), E>` if nobody receives the value). Only what the tokens
+/// settle is judged here; a path that may be an alias is left to the trait bounds of the
+/// generated code, spanned on the type, so an alias is judged by what it stands for.
+fn check_handler_return(cx: &Ctxt, h: &Handler) {
+    let name = h.kind.name();
+    let replies = h.kind == Kind::Call && !h.has(&Role::Reply);
+    let shape = if replies {
+        "Result<T, E>"
+    } else {
+        "Result<(), E>"
+    };
+    let who = if h.kind == Kind::Call {
+        "a `#[call]` that takes a `Reply` returns".to_owned()
+    } else {
+        format!("`#[{name}]` handlers return")
+    };
+    match (&h.crash_on_err, h.output()) {
+        (Some(opt), None) => cx.error_spanned_by(
+            opt,
+            format_args!("`crash_on_err` needs a `{shape}` return type, not `()`"),
+        ),
+        (Some(_), Some(ty)) if certainly_not_result(ty) => cx.error_spanned_by(
+            ty,
+            format_args!("`#[{name}(crash_on_err)]` must return `{shape}`"),
+        ),
+        (None, Some(ty)) if !replies && h.spelled_result() => cx.error_spanned_by(
+            ty,
+            format_args!("{who} `()`: write `#[{name}(crash_on_err)]` to crash on an `Err`"),
+        ),
+        (None, Some(ty)) if !replies && certainly_not_result(ty) => {
+            let why = match h.kind {
+                Kind::Cast => ": use `#[call]` to reply",
+                Kind::Call => ": it answers through the `Reply`",
+                _ => "",
+            };
+            cx.error_spanned_by(ty, format_args!("{who} `()`{why}"));
+        }
+        _ => {}
+    }
+}
+
+/// Whether `ty` cannot be a `Result` whatever the aliases in scope: not a path, or a
+/// primitive or a prelude type other than `Result`.
+fn certainly_not_result(ty: &Type) -> bool {
+    const NOT_RESULT: &[&str] = &[
+        "bool", "char", "str", "i8", "i16", "i32", "i64", "i128", "isize", "u8", "u16", "u32",
+        "u64", "u128", "usize", "f32", "f64", "String", "Vec", "Option", "Box",
+    ];
+    match ty {
+        Type::Path(p) if p.qself.is_none() && p.path.leading_colon.is_none() => {
+            match p.path.segments.iter().collect::<Vec<_>>().as_slice() {
+                [only] => NOT_RESULT.contains(&only.ident.to_string().as_str()),
+                _ => false,
+            }
+        }
+        Type::Path(_) | Type::Group(_) | Type::Paren(_) | Type::Macro(_) => false,
+        _ => true,
     }
 }

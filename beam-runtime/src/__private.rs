@@ -123,9 +123,10 @@ impl<A, E: fmt::Display> InitResult<A> for Result<A, E> {
     }
 }
 
-/// What a handler that may fail returns: `Result<(), E>` with `E: Display`.
+/// What a handler marked `crash_on_err` that does not reply returns: `Result<(), E>` with
+/// `E: Display`. Checked on the return type, so an alias of a `Result` is one too.
 #[diagnostic::on_unimplemented(
-    message = "a handler that may fail must return `Result<(), E>` where `E: Display`",
+    message = "a handler marked `crash_on_err` must return `Result<(), E>` where `E: Display`",
     label = "this is not `Result<(), E: Display>`"
 )]
 pub trait HandlerResult {
@@ -138,9 +139,10 @@ impl<E: fmt::Display> HandlerResult for Result<(), E> {
     }
 }
 
-/// What a `#[call]` that may fail returns: `Result<T, E>` with `E: Display`.
+/// What a `#[call(crash_on_err)]` returns: `Result<T, E>` with `E: Display`. Checked on the
+/// return type, so an alias of a `Result` is one too.
 #[diagnostic::on_unimplemented(
-    message = "a `#[call]` returning `Result<T, E>` needs `E: Display`: an `Err` stops the actor with it",
+    message = "`#[call(crash_on_err)]` must return `Result<T, E>` where `E: Display`",
     label = "this is not `Result<T, E: Display>`"
 )]
 pub trait CallResult {
@@ -152,6 +154,70 @@ impl<T, E: fmt::Display> CallResult for Result<T, E> {
         self.as_ref().err().map(|e| e.to_string())
     }
 }
+
+/// What a `#[cast]` without `crash_on_err` returns: nothing, as nobody receives its value.
+#[diagnostic::on_unimplemented(
+    message = "`#[cast]` handlers return `()`, not `{Self}`",
+    label = "nobody receives a cast's value",
+    note = "to reply, make it a `#[call]`; to crash on an `Err`, write `#[cast(crash_on_err)]`"
+)]
+pub trait CastReturn {
+    #[inline(always)]
+    fn done(self)
+    where
+        Self: Sized,
+    {
+    }
+}
+impl CastReturn for () {}
+
+/// What a `#[call]` that answers through its `Reply` returns without `crash_on_err`.
+#[diagnostic::on_unimplemented(
+    message = "a `#[call]` that takes a `Reply` returns `()`, not `{Self}`",
+    label = "it answers through the `Reply`",
+    note = "to crash on an `Err`, write `#[call(crash_on_err)]`"
+)]
+pub trait ReplyCallReturn {
+    #[inline(always)]
+    fn done(self)
+    where
+        Self: Sized,
+    {
+    }
+}
+impl ReplyCallReturn for () {}
+
+/// What `#[info]` returns without `crash_on_err`.
+#[diagnostic::on_unimplemented(
+    message = "`#[info]` handlers return `()`, not `{Self}`",
+    label = "nobody receives this value",
+    note = "to crash on an `Err`, write `#[info(crash_on_err)]`"
+)]
+pub trait InfoReturn {
+    #[inline(always)]
+    fn done(self)
+    where
+        Self: Sized,
+    {
+    }
+}
+impl InfoReturn for () {}
+
+/// What `#[handle_continue]` returns without `crash_on_err`.
+#[diagnostic::on_unimplemented(
+    message = "`#[handle_continue]` handlers return `()`, not `{Self}`",
+    label = "nobody receives this value",
+    note = "to crash on an `Err`, write `#[handle_continue(crash_on_err)]`"
+)]
+pub trait ContinueReturn {
+    #[inline(always)]
+    fn done(self)
+    where
+        Self: Sized,
+    {
+    }
+}
+impl ContinueReturn for () {}
 
 /// Stops the actor with `ExitReason::Error` if its handler failed.
 #[inline]

@@ -43,20 +43,28 @@ pub use task::{Task, TaskError};
 /// | Attribute | Signature | Becomes |
 /// | --- | --- | --- |
 /// | `#[call]` | `fn f(&self or &mut self, args.., [ctx]) -> T`, sync or `async` | variant `F { args.., reply }` and `ActorRef::f(args..) -> Call<T>` |
-/// | `#[call]` | `fn f(&mut self, args.., reply: Reply<T>, [ctx]) [-> Result<(), E>]` | the same; the handler answers through `reply`, now or later |
-/// | `#[cast]` | `fn f(&self or &mut self, args.., [ctx]) [-> Result<(), E>]` | variant `F { args.. }` (a unit variant without arguments) and `ActorRef::f(args..) -> Result<(), SendError>` |
+/// | `#[call]` | `fn f(&mut self, args.., reply: Reply<T>, [ctx])` | the same; the handler answers through `reply`, now or later |
+/// | `#[cast]` | `fn f(&self or &mut self, args.., [ctx])` | variant `F { args.. }` (a unit variant without arguments) and `ActorRef::f(args..) -> Result<(), SendError>` |
 /// | `#[init]` | `fn init(args.., [ctx]) -> Self` or `-> Result<Self, E: Display>`, sync or `async` | what `spawn` runs; its arguments are the spawn arguments (`()` for none, a tuple for several) |
-/// | `#[info]` | `fn f(&mut self, info: Info, [ctx]) [-> Result<(), E>]` | receives system messages: [`Info::Timeout`], [`Info::Exit`], [`Info::Down`] |
-/// | `#[handle_continue]` | `fn f(&mut self, arg: T, [ctx]) [-> Result<(), E>]` | runs after the handler that called [`Ctx::continue_with`], before any other message |
+/// | `#[info]` | `fn f(&mut self, info: Info, [ctx])` | receives system messages: [`Info::Timeout`], [`Info::Exit`], [`Info::Down`] |
+/// | `#[handle_continue]` | `fn f(&mut self, arg: T, [ctx])` | runs after the handler that called [`Ctx::continue_with`], before any other message |
 /// | `#[terminate]` | `fn f(&mut self, [reason: &ExitReason], [ctx])` | runs once when the actor stops (not when it is killed) |
 ///
-/// **Handlers that fail.** A handler whose return type is spelled `Result<..>` (any path
-/// ending in `Result`, such as `io::Result<()>`) may fail: an `Err(e)` stops the actor with
-/// [`ExitReason::Error`]`(e.to_string())`, a crash that links and supervisors see, as OTP's
-/// `{stop, Reason, State}`. A `#[call]` returning `Result<T, E>` first replies with the
-/// `Err`, then crashes (OTP's `{stop, Reason, Reply, State}`); a call whose errors are
-/// ordinary answers should reply with a type of its own (an enum, an `Option`) instead.
-/// `E` must implement `Display`.
+/// **Handlers that fail.** A `#[call]` replies with what it returns, so a `#[call]`
+/// returning `Result<T, E>` answers the caller with the `Ok` or the `Err` and the actor goes
+/// on: an `Err` is an answer like any other. To make an `Err` a crash instead, mark the
+/// handler `crash_on_err`: `#[call(crash_on_err)]` replies with the `Err` first, then stops
+/// the actor with [`ExitReason::Error`]`(e.to_string())`, a crash that links and supervisors
+/// see (OTP's `{stop, Reason, Reply, State}`). The handlers whose value nobody receives
+/// (`#[cast]`, `#[info]`, `#[handle_continue]`, and a `#[call]` that answers through a
+/// `Reply`) return `()`; marked `crash_on_err` (`#[cast(crash_on_err)]`, ...) they return
+/// `Result<(), E>` and an `Err` stops the actor the same way (OTP's `{stop, Reason,
+/// State}`). Without `crash_on_err` they cannot return a `Result`, as an `Err` nobody sees
+/// would be lost: handle it in the handler, or opt in to the crash. `E` must implement
+/// `Display`. The return type is checked as a type, not by its spelling, so an alias such
+/// as `type Outcome = Result<(), MyError>` behaves exactly like the type it names.
+/// `#[init]` and `#[terminate]` take no options: an `Err` from `#[init]` always fails the
+/// spawn with [`SpawnError::Init`].
 ///
 /// `[ctx]` is an optional last parameter `ctx: &mut Ctx<Self>`. Arguments must be owned,
 /// `Send + 'static`, plain names (not patterns) and of concrete types; handlers cannot be
@@ -86,15 +94,16 @@ pub use task::{Task, TaskError};
 ///         Ok(Account { balance: deposit })
 ///     }
 ///
-///     /// Takes money out, if there is enough; `None` is an answer, not a failure.
+///     /// Takes money out, if there is enough; an `Err` is an answer, not a crash.
 ///     #[call]
-///     fn withdraw(&mut self, amount: u64) -> Option<u64> {
-///         self.balance = self.balance.checked_sub(amount)?;
-///         Some(self.balance)
+///     fn withdraw(&mut self, amount: u64) -> Result<u64, String> {
+///         let left = self.balance.checked_sub(amount);
+///         self.balance = left.ok_or(format!("only {} left", self.balance))?;
+///         Ok(self.balance)
 ///     }
 ///
-///     /// Fails (and so crashes the actor) if the books do not add up.
-///     #[cast]
+///     /// Crashes the actor if the books do not add up.
+///     #[cast(crash_on_err)]
 ///     fn audit(&mut self, expected: u64) -> Result<(), String> {
 ///         if self.balance != expected {
 ///             return Err(format!("expected {expected}, found {}", self.balance));
@@ -120,8 +129,8 @@ pub use task::{Task, TaskError};
 ///
 /// let account = system.spawn::<Account>(100).await?;
 /// account.deposit(50)?;
-/// assert_eq!(account.withdraw(120).await?, Some(30));
-/// assert_eq!(account.withdraw(40).await?, None);
+/// assert_eq!(account.withdraw(120).await?, Ok(30));
+/// assert_eq!(account.withdraw(40).await?, Err("only 30 left".into()));
 /// account.audit(31)?;
 /// assert_eq!(
 ///     account.wait_for_exit().await,
@@ -135,16 +144,19 @@ pub use task::{Task, TaskError};
 pub use beam_macros::actor;
 
 /// Marks a request/reply handler inside an [`#[actor]`](macro@actor) impl block; see there.
+/// `#[call(crash_on_err)]`: a returned `Err` is replied, then stops the actor.
 pub use beam_macros::call;
 
 /// Marks a fire-and-forget handler inside an [`#[actor]`](macro@actor) impl block; see there.
+/// `#[cast(crash_on_err)]`: the handler returns `Result<(), E>` and an `Err` stops the actor.
 pub use beam_macros::cast;
 
 /// Marks the constructor inside an [`#[actor]`](macro@actor) impl block; see there.
 pub use beam_macros::init;
 
 /// Marks the system-message handler inside an [`#[actor]`](macro@actor) impl block; see
-/// there and [`Info`].
+/// there and [`Info`]. `#[info(crash_on_err)]`: it returns `Result<(), E>` and an `Err`
+/// stops the actor.
 pub use beam_macros::info;
 
 /// Marks the stop hook inside an [`#[actor]`](macro@actor) impl block; see there.
@@ -152,6 +164,8 @@ pub use beam_macros::terminate;
 
 /// Marks the deferred-work handler (OTP's `handle_continue`) inside an
 /// [`#[actor]`](macro@actor) impl block; see there and [`Ctx::continue_with`].
+/// `#[handle_continue(crash_on_err)]`: it returns `Result<(), E>` and an `Err` stops the
+/// actor.
 pub use beam_macros::handle_continue;
 
 /// Declares typed [`registry`] keys as constants: actor names

@@ -53,7 +53,7 @@
 //!
 //! #[actor]
 //! impl Worker {
-//!     #[cast]
+//!     #[cast(crash_on_err)]
 //!     fn fail(&mut self) -> Result<(), String> {
 //!         Err("disk full".into())
 //!     }

@@ -158,7 +158,7 @@ struct Worker;
 
 #[actor]
 impl Worker {
-    #[cast]
+    #[cast(crash_on_err)]
     fn fail(&mut self) -> Result<(), &'static str> {
         Err("asked to fail")
     }

@@ -1,4 +1,4 @@
-// A cast may fail, but it has nobody to give a value to: `Ok` must be `()`.
+// A cast may crash on `Err`, but it has nobody to give a value to: `Ok` must be `()`.
 use beam_runtime::prelude::*;
 
 struct Counter {
@@ -7,7 +7,7 @@ struct Counter {
 
 #[actor]
 impl Counter {
-    #[cast]
+    #[cast(crash_on_err)]
     fn set(&mut self, value: i64) -> Result<i64, String> {
         self.count = value;
         Ok(self.count)

@@ -8,12 +8,12 @@ struct Worker;
 
 #[actor]
 impl Worker {
-    #[cast]
+    #[cast(crash_on_err)]
     fn work(&mut self) -> Result<(), Opaque> {
         Err(Opaque)
     }
 
-    #[call]
+    #[call(crash_on_err)]
     fn ask(&mut self) -> Result<u32, Opaque> {
         Ok(1)
     }

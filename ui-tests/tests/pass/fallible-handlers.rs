@@ -1,4 +1,5 @@
-// Handlers that may fail: any path ending in `Result`, sync or async, with or without ctx.
+// Handlers marked `crash_on_err`: a `Result` spelled out, under another path or through an
+// alias, sync or async, with or without ctx. An `Err` stops the actor with its text.
 use beam_runtime::prelude::*;
 use std::fmt;
 
@@ -17,30 +18,40 @@ struct Store;
 
 #[actor]
 impl Store {
-    #[cast]
+    #[cast(crash_on_err)]
     fn write(&mut self, bytes: Vec<u8>) -> std::io::Result<()> {
         let _ = bytes;
         Ok(())
     }
 
-    #[cast]
+    #[cast(crash_on_err)]
     async fn flush(&mut self, ctx: &mut Ctx<Self>) -> Result<(), String> {
         let _ = ctx.id();
         Ok(())
     }
 
-    #[call]
+    #[cast(crash_on_err)]
+    fn compact(&mut self) -> Outcome<()> {
+        Err(Problem)
+    }
+
+    #[call(crash_on_err)]
     fn read(&self) -> Outcome<Vec<u8>> {
         Ok(Vec::new())
     }
 
-    #[call]
+    #[call(crash_on_err)]
+    async fn size(&self) -> Result<usize, String> {
+        Ok(0)
+    }
+
+    #[call(crash_on_err)]
     fn read_later(&self, reply: Reply<u8>) -> Result<(), Problem> {
         let _ = reply.send(0);
         Ok(())
     }
 
-    #[info]
+    #[info(crash_on_err)]
     fn info(&mut self, info: Info) -> Result<(), &'static str> {
         match info {
             Info::Exit { .. } | Info::Down { .. } => Err("a neighbour died"),
@@ -48,8 +59,8 @@ impl Store {
         }
     }
 
-    #[handle_continue]
-    async fn later(&mut self, step: u8) -> Result<(), Problem> {
+    #[handle_continue(crash_on_err)]
+    async fn later(&mut self, step: u8) -> Outcome<()> {
         let _ = step;
         Ok(())
     }
@@ -62,6 +73,12 @@ async fn main() {
     store.write(vec![1]).unwrap();
     store.flush().unwrap();
     let _: Result<Outcome<Vec<u8>>, CallError> = store.read().await;
+    let _: Result<Result<usize, String>, CallError> = store.size().await;
     let _: Result<u8, CallError> = store.read_later().await;
+    store.compact().unwrap();
+    assert_eq!(
+        store.wait_for_exit().await,
+        ExitReason::Error("problem".into())
+    );
     system.shutdown().await;
 }

@@ -132,6 +132,29 @@ mod shadowed {
             self.log.push(text);
         }
 
+        #[call(crash_on_err)]
+        pub(crate) fn checked(
+            &self,
+            at_least: ::core::primitive::u64,
+        ) -> ::core::result::Result<::core::primitive::u64, ::std::string::String> {
+            if self.count < at_least {
+                return ::core::result::Result::Err(::std::borrow::ToOwned::to_owned("too low"));
+            }
+            ::core::result::Result::Ok(self.count)
+        }
+
+        #[cast(crash_on_err)]
+        pub(crate) fn strict(
+            &mut self,
+            ok: ::core::primitive::bool,
+        ) -> ::core::result::Result<(), &'static ::core::primitive::str> {
+            if ok {
+                ::core::result::Result::Ok(())
+            } else {
+                ::core::result::Result::Err("refused")
+            }
+        }
+
         #[cast]
         pub(crate) fn me(&mut self, other: ::beam_runtime::ActorRef<Self>) {
             let _ = other;
@@ -173,6 +196,8 @@ async fn main() {
     counter.me(counter.clone()).unwrap();
     assert_eq!(counter.get().await.unwrap(), 3);
     assert_eq!(counter.log().await.unwrap(), ["started", "hello"]);
+    assert_eq!(counter.checked(1).await.unwrap(), Ok(3));
+    counter.strict(true).unwrap();
     assert!(system.whereis(COUNTER).is_some());
     system.shutdown().await;
 }

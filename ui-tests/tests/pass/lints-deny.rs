@@ -60,6 +60,24 @@ impl Counter {
         self.count
     }
 
+    /// The count, if it is at least `min`; an `Err` stops the actor.
+    #[call(crash_on_err)]
+    pub fn at_least(&self, min: i64) -> Result<i64, Negative> {
+        if self.count < min {
+            return Err(Negative);
+        }
+        Ok(self.count)
+    }
+
+    /// Fails, and so stops the actor, on a negative value.
+    #[cast(crash_on_err)]
+    pub fn check(&mut self, value: i64) -> Result<(), Negative> {
+        if value < 0 {
+            return Err(Negative);
+        }
+        Ok(())
+    }
+
     /// Answers later, through the reply port.
     #[call]
     pub fn get_later(&self, reply: Reply<i64>) {
@@ -106,6 +124,8 @@ async fn main() {
     assert_eq!(counter.get().await.unwrap(), 4);
     assert_eq!(counter.add(1).await.unwrap(), 5);
     counter.set(7).unwrap();
+    counter.check(1).unwrap();
+    assert_eq!(counter.at_least(0).await.unwrap().ok(), Some(7));
     assert_eq!(counter.get_later().await.unwrap(), 7);
     let failed = system.spawn::<Counter>(-1).name(OTHER).await;
     assert!(failed.is_err());
