@@ -13,6 +13,7 @@ pub mod message;
 pub mod registry;
 mod sched;
 pub mod signal;
+pub mod stream;
 pub mod supervisor;
 pub mod system;
 pub mod task;
@@ -32,6 +33,7 @@ pub use exit::ExitReason;
 pub use message::{Info, Reply};
 pub use registry::{Fanout, Group, IntoName, Name, Topic};
 pub use signal::MonitorRef;
+pub use stream::StreamRef;
 pub use supervisor::{ChildSpec, DynamicSupervisor, Supervisor, SupervisorSpec};
 pub use system::{ActorSystem, DEFAULT_SHUTDOWN_TIMEOUT};
 pub use task::{Task, TaskError};
@@ -224,7 +226,7 @@ pub mod prelude {
     pub use crate::{
         Actor, ActorId, ActorRef, ActorSystem, Agent, CallError, ChildSpec, Ctx, DynamicSupervisor,
         ExitReason, Group, Info, LookupError, MonitorRef, Name, RegistryError, Reply, SendError,
-        SpawnError, Supervisor, SupervisorSpec, Task, TaskError, TimerRef, Topic,
+        SpawnError, StreamRef, Supervisor, SupervisorSpec, Task, TaskError, TimerRef, Topic,
     };
     pub use beam_macros::{actor, call, cast, handle_continue, info, init, terminate};
 }
