@@ -4,6 +4,7 @@
 pub mod actor;
 pub mod agent;
 pub mod call;
+pub mod cast;
 mod deadline;
 pub mod error;
 pub mod exit;
@@ -26,6 +27,7 @@ pub mod __private;
 pub use actor::{Actor, ActorId, ActorRef, Ctx, SpawnBuilder, Spawning, TimerRef};
 pub use agent::{Agent, AgentError};
 pub use call::{Call, DEFAULT_CALL_TIMEOUT};
+pub use cast::Cast;
 pub use error::{
     CallError, Error, LookupError, RegistryError, SendError, ShutdownError, SpawnError,
 };
@@ -46,7 +48,7 @@ pub use task::{Task, TaskError};
 /// | --- | --- | --- |
 /// | `#[call]` | `fn f(&self or &mut self, args.., [ctx]) -> T`, sync or `async` | variant `F { args.., reply }` and `ActorRef::f(args..) -> Call<T>` |
 /// | `#[call]` | `fn f(&mut self, args.., reply: Reply<T>, [ctx]) [-> Result<(), E>]` | the same; the handler answers through `reply`, now or later |
-/// | `#[cast]` | `fn f(&self or &mut self, args.., [ctx]) [-> Result<(), E>]` | variant `F { args.. }` (a unit variant without arguments) and `ActorRef::f(args..) -> Result<(), SendError>` |
+/// | `#[cast]` | `fn f(&self or &mut self, args.., [ctx]) [-> Result<(), E>]` | variant `F { args.. }` (a unit variant without arguments) and `ActorRef::f(args..) -> Result<(), SendError>`, plus `ref.waiting().f(args..) -> Cast` that waits for room in a bounded mailbox |
 /// | `#[init]` | `fn init(args.., [ctx]) -> Self` or `-> Result<Self, E: Display>`, sync or `async` | what `spawn` runs; its arguments are the spawn arguments (`()` for none, a tuple for several) |
 /// | `#[info]` | `fn f(&mut self, info: Info, [ctx]) [-> Result<(), E>]` | receives system messages: [`Info::Timeout`], [`Info::Exit`], [`Info::Down`] |
 /// | `#[handle_continue]` | `fn f(&mut self, arg: T, [ctx]) [-> Result<(), E>]` | runs after the handler that called [`Ctx::continue_with`], before any other message |

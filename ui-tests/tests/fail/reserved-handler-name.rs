@@ -1,4 +1,5 @@
-// `ActorRef` has `id` and `clone` itself, so these handlers could never be reached.
+// `ActorRef` has `id`, `clone` and `waiting` itself, so these handlers could never be
+// reached.
 use beam_runtime::prelude::*;
 
 struct Account;
@@ -12,6 +13,9 @@ impl Account {
 
     #[cast]
     fn clone(&mut self) {}
+
+    #[cast]
+    fn waiting(&mut self) {}
 }
 
 fn main() {}
