@@ -1,6 +1,6 @@
 //! The hot path's allocation budget, counted with a counting global allocator: no heap
-//! allocation per cast (even observed by telemetry), at most one per call (the reply
-//! slot), two per spawn, and four for an actor's spawn, one call and stop.
+//! allocation per cast (even observed by telemetry, or waiting for room), at most one per
+//! call (the reply slot), two per spawn, and four for an actor's spawn, one call and stop.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
@@ -92,6 +92,19 @@ fn casts_allocate_nothing_calls_once_and_spawns_twice() {
         }
         let per_cast = allocations() - before;
         assert_eq!(per_cast, 0, "{per_cast} allocations for {N} casts");
+
+        // A cast that would wait for room, to a mailbox with room, allocates nothing either.
+        sink.total().await.unwrap();
+        let before = allocations();
+        for n in 0..N {
+            sink.waiting().add(n).await.unwrap();
+        }
+        let per_waiting_cast = allocations() - before;
+        assert_eq!(
+            per_waiting_cast, 0,
+            "{per_waiting_cast} allocations for {N} waiting casts"
+        );
+        sink.total().await.unwrap();
 
         let before = allocations();
         for _ in 0..N {

@@ -51,6 +51,8 @@ pub(crate) struct Names {
     pub(crate) type_ident: Ident,
     pub(crate) msg: Ident,
     pub(crate) api: Ident,
+    /// The type `ActorRef::waiting` gives.
+    pub(crate) waiting: Ident,
 }
 
 /// A local of generated code, hygienic against the user's names.
@@ -75,6 +77,7 @@ fn generate(actor: &Actor, opts: &Options) -> TokenStream {
             .clone()
             .unwrap_or_else(|| format_ident!("{}Msg", type_ident)),
         api: format_ident!("__{}Api", type_ident, span = Span::mixed_site()),
+        waiting: format_ident!("__{}Waiting", type_ident, span = Span::mixed_site()),
         self_ty,
         type_ident,
     };
@@ -184,6 +187,7 @@ fn actor_impl(actor: &Actor, opts: &Options, n: &Names) -> TokenStream {
         self_ty,
         msg,
         api,
+        waiting,
         ..
     } = n;
     let ctx = local("__ctx");
@@ -365,6 +369,7 @@ fn actor_impl(actor: &Actor, opts: &Options, n: &Names) -> TokenStream {
             type Msg = #msg;
             type Continue = #continue_ty;
             type Api = #api;
+            type Waiting<'__a> = #waiting<'__a>;
             const MAILBOX: ::core::option::Option<::core::primitive::usize> = #mailbox;
             const TERMINATES: ::core::primitive::bool = #terminates;
             const ASYNC_INIT: ::core::primitive::bool = #async_init;

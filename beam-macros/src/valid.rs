@@ -24,6 +24,7 @@ const RESERVED: &[&str] = &[
     "monitor",
     "monitored_by",
     "wait_for_exit",
+    "waiting",
     "clone",
     "clone_from",
     "clone_into",

@@ -5,6 +5,7 @@ use std::fmt;
 pub use crate::actor::actor_ref::RawRef;
 pub use crate::actor::{Actor, Ctx};
 pub use crate::call::Call;
+pub use crate::cast::Cast;
 pub use crate::error::SendError;
 pub use crate::exit::ExitReason;
 pub use crate::message::{Info, Reply};
@@ -19,6 +20,18 @@ use crate::actor::Envelope;
 pub trait Api<A: Actor>: Send + Sync + 'static {
     fn from_raw(raw: RawRef<A>) -> Self;
     fn raw(&self) -> &RawRef<A>;
+}
+
+/// The generated type [`ActorRef::waiting`](crate::ActorRef::waiting) gives: the casts
+/// that wait for room.
+pub trait WaitingApi<'a, A: Actor> {
+    fn from_raw(raw: &'a RawRef<A>) -> Self;
+}
+
+/// Builds a cast that waits for room; nothing is sent until it is polled.
+#[inline]
+pub fn cast_waiting<A: Actor>(raw: &RawRef<A>, msg: A::Msg) -> Cast<'_, A> {
+    Cast::new(raw, msg)
 }
 
 /// Sends a cast: zero allocations on an unbounded mailbox with spare capacity.

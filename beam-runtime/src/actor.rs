@@ -66,6 +66,9 @@ pub trait Actor: Sized + Send + 'static {
     type Continue: Send + 'static;
     #[doc(hidden)]
     type Api: crate::__private::Api<Self>;
+    /// What [`ActorRef::waiting`] gives: the casts that wait for room.
+    #[doc(hidden)]
+    type Waiting<'a>: crate::__private::WaitingApi<'a, Self>;
     #[doc(hidden)]
     const MAILBOX: ::core::option::Option<usize> = None;
     /// Whether the actor has a `#[terminate]` hook.

@@ -157,7 +157,7 @@ impl<A: Actor, T> Future for Call<'_, A, T> {
                             *this.stage = Stage::Room(Box::pin(room.acquire()));
                             continue;
                         }
-                        Err(SendError::NoProc) => break Err(CallError::NoProc),
+                        Err(_) => break Err(CallError::NoProc),
                     }
                     let msg = this.msg.take().expect("a call sends once");
                     let pushed = run_in_place(|| shared.mailbox.push(Envelope::Msg(msg)));

@@ -43,6 +43,10 @@ pub enum SendError {
     /// The actor's bounded mailbox is full.
     #[error("the actor's mailbox is full")]
     Full,
+    /// A cast that waits for room ([`ActorRef::waiting`](crate::ActorRef::waiting)) found
+    /// none within its timeout; the message was not sent.
+    #[error("the actor's mailbox stayed full until the timeout")]
+    Timeout,
 }
 
 /// Why spawning an actor failed.

@@ -4,6 +4,7 @@
 pub mod actor;
 pub mod agent;
 pub mod call;
+pub mod cast;
 mod deadline;
 pub mod error;
 pub mod exit;
@@ -13,6 +14,7 @@ pub mod message;
 pub mod registry;
 mod sched;
 pub mod signal;
+pub mod stream;
 pub mod supervisor;
 pub mod system;
 pub mod task;
@@ -25,6 +27,7 @@ pub mod __private;
 pub use actor::{Actor, ActorId, ActorRef, Ctx, SpawnBuilder, Spawning, TimerRef};
 pub use agent::{Agent, AgentError};
 pub use call::{Call, DEFAULT_CALL_TIMEOUT};
+pub use cast::Cast;
 pub use error::{
     CallError, Error, LookupError, RegistryError, SendError, ShutdownError, SpawnError, StopError,
 };
@@ -32,6 +35,7 @@ pub use exit::ExitReason;
 pub use message::{Info, Reply};
 pub use registry::{Fanout, Group, IntoName, Name, Topic};
 pub use signal::{Monitor, MonitorRef};
+pub use stream::StreamRef;
 pub use supervisor::{ChildSpec, DynamicSupervisor, Supervisor, SupervisorSpec};
 pub use system::{ActorSystem, DEFAULT_SHUTDOWN_TIMEOUT};
 pub use task::{Task, TaskError};
@@ -44,7 +48,7 @@ pub use task::{Task, TaskError};
 /// | --- | --- | --- |
 /// | `#[call]` | `fn f(&self or &mut self, args.., [ctx]) -> T`, sync or `async` | variant `F { args.., reply }` and `ActorRef::f(args..) -> Call<T>` |
 /// | `#[call]` | `fn f(&mut self, args.., reply: Reply<T>, [ctx])` | the same; the handler answers through `reply`, now or later |
-/// | `#[cast]` | `fn f(&self or &mut self, args.., [ctx])` | variant `F { args.. }` (a unit variant without arguments) and `ActorRef::f(args..) -> Result<(), SendError>` |
+/// | `#[cast]` | `fn f(&self or &mut self, args.., [ctx])` | variant `F { args.. }` (a unit variant without arguments) and `ActorRef::f(args..) -> Result<(), SendError>`, plus `ref.waiting().f(args..) -> Cast` that waits for room in a bounded mailbox |
 /// | `#[init]` | `fn init(args.., [ctx]) -> Self` or `-> Result<Self, E: Display>`, sync or `async` | what `spawn` runs; its arguments are the spawn arguments (`()` for none, a tuple for several) |
 /// | `#[info]` | `fn f(&mut self, info: Info, [ctx])` | receives system messages: [`Info::Timeout`], [`Info::Exit`], [`Info::Down`] |
 /// | `#[handle_continue]` | `fn f(&mut self, arg: T, [ctx])` | runs after the handler that called [`Ctx::continue_with`], before any other message |
@@ -238,8 +242,8 @@ pub mod prelude {
     pub use crate::{
         Actor, ActorId, ActorRef, ActorSystem, Agent, CallError, ChildSpec, Ctx, DynamicSupervisor,
         ExitReason, Group, Info, LookupError, Monitor, MonitorRef, Name, RegistryError, Reply,
-        SendError, SpawnError, StopError, Supervisor, SupervisorSpec, Task, TaskError, TimerRef,
-        Topic,
+        SendError, SpawnError, StopError, StreamRef, Supervisor, SupervisorSpec, Task, TaskError,
+        TimerRef, Topic,
     };
     pub use beam_macros::{actor, call, cast, handle_continue, info, init, terminate};
 }

@@ -258,7 +258,7 @@ impl Fanout {
     fn count(&mut self, sent: Result<(), crate::SendError>) {
         match sent {
             Ok(()) => self.delivered += 1,
-            Err(crate::SendError::Full) => self.full += 1,
+            Err(crate::SendError::Full | crate::SendError::Timeout) => self.full += 1,
             Err(crate::SendError::NoProc) => self.gone += 1,
         }
     }

@@ -161,7 +161,8 @@ pub mod events {
     pub const SUPERVISOR_RESTART: EventName = &["beam", "supervisor", "restart"];
     /// A supervisor's restart intensity was exceeded: it stops its children and exits.
     pub const SUPERVISOR_MAX_RESTARTS: EventName = &["beam", "supervisor", "max_restarts"];
-    /// A cast found a bounded mailbox full (and failed with `SendError::Full`).
+    /// A cast found a bounded mailbox full and failed (with `SendError::Full`, or with
+    /// `SendError::Timeout` when it waited for room in vain).
     pub const MAILBOX_OVERFLOW: EventName = &["beam", "mailbox", "overflow"];
     /// [`ActorSystem::shutdown`](crate::ActorSystem::shutdown) finished.
     pub const SYSTEM_SHUTDOWN_STOP: EventName = &["beam", "system", "shutdown", "stop"];

@@ -1,5 +1,7 @@
 //! The typed methods of `ActorRef<A>`: a hidden type the ref derefs to, with one method per
-//! `#[call]` (returning a `Call`) and `#[cast]` (returning `Result<(), SendError>`).
+//! `#[call]` (returning a `Call`) and `#[cast]` (returning `Result<(), SendError>`), and the
+//! hidden type `ActorRef::waiting` gives, with one method per `#[cast]` returning a `Cast`
+//! that waits for room.
 
 use proc_macro2::TokenStream;
 use quote::quote;
@@ -15,6 +17,7 @@ pub(crate) fn generate(actor: &Actor, n: &Names) -> TokenStream {
         msg,
         self_ty,
         api,
+        waiting,
         ..
     } = n;
     let raw = local("__raw");
@@ -59,6 +62,30 @@ pub(crate) fn generate(actor: &Actor, n: &Names) -> TokenStream {
                 }
             }
         });
+    let waiting_methods = actor
+        .handlers
+        .iter()
+        .filter(|h| h.kind == Kind::Cast)
+        .map(|h| {
+            let docs = &h.docs;
+            let cfgs = &h.cfgs;
+            let vis = &h.vis;
+            let name = &h.sig.ident;
+            let variant = h.variant();
+            let idents: Vec<_> = h
+                .args()
+                .map(|a| a.ident().expect("validated: arguments are identifiers"))
+                .collect();
+            let tys = h.args().map(|a| replace_self(a.ty(), self_ty));
+            quote! {
+                #(#cfgs)*
+                #(#docs)*
+                #[inline]
+                #vis fn #name(self, #(#idents: #tys),*) -> #p::Cast<'__a, #self_ty> {
+                    #p::cast_waiting(self.#raw, #msg::#variant { #(#idents,)* })
+                }
+            }
+        });
     quote! {
         #[doc(hidden)]
         #[allow(unreachable_pub, missing_debug_implementations)]
@@ -79,6 +106,24 @@ pub(crate) fn generate(actor: &Actor, n: &Names) -> TokenStream {
         #[allow(dead_code, clippy::unused_self)]
         impl #api {
             #(#methods)*
+        }
+
+        #[doc(hidden)]
+        #[allow(unreachable_pub, missing_debug_implementations)]
+        pub struct #waiting<'__a> {
+            #raw: &'__a #p::RawRef<#self_ty>,
+        }
+
+        #[diagnostic::do_not_recommend]
+        impl<'__a> #p::WaitingApi<'__a, #self_ty> for #waiting<'__a> {
+            fn from_raw(raw: &'__a #p::RawRef<#self_ty>) -> Self {
+                Self { #raw: raw }
+            }
+        }
+
+        #[allow(dead_code, clippy::unused_self)]
+        impl<'__a> #waiting<'__a> {
+            #(#waiting_methods)*
         }
     }
 }

@@ -8,7 +8,7 @@ use std::ops::Deref;
 use std::sync::Arc;
 
 use super::{Actor, ActorId, Process, Shared};
-use crate::__private::Api;
+use crate::__private::{Api, WaitingApi};
 use crate::signal::{Monitor, Signal, Watcher};
 
 /// The typed address of an actor of type `A`.
@@ -129,6 +129,45 @@ impl<A: Actor> ActorRef<A> {
     /// delivers the same news as an [`Info::Down`](crate::Info::Down) message instead.
     pub fn monitor(&self) -> Monitor {
         Monitor::new(self.shared().clone())
+    }
+
+    /// The actor's `#[cast]` methods in a form that waits for room in a bounded mailbox:
+    /// `r.waiting().name(args)` returns a [`Cast`](crate::Cast) future that resolves to
+    /// `Result<(), SendError>` once the message is in the mailbox, or fails with
+    /// [`SendError::Timeout`](crate::SendError::Timeout) when no room came within the
+    /// default 5 s or [`Cast::timeout`](crate::Cast::timeout). To an unbounded mailbox, or
+    /// one with room, it is sent at once. The plain `r.name(args)` never waits: a full
+    /// mailbox refuses it with [`SendError::Full`](crate::SendError::Full).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use beam_runtime::prelude::*;
+    /// use std::time::Duration;
+    ///
+    /// struct Sink;
+    ///
+    /// #[actor(mailbox = 16)]
+    /// impl Sink {
+    ///     #[cast]
+    ///     fn put(&mut self, n: u32) {}
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), beam_runtime::Error> {
+    /// let system = ActorSystem::new();
+    /// let sink = system.spawn::<Sink>(Sink).await?;
+    /// for n in 0..1_000 {
+    ///     // Never `Full`: each waits, if need be, until the sink makes room.
+    ///     sink.waiting().put(n).timeout(Duration::from_secs(1)).await?;
+    /// }
+    /// # system.shutdown().await;
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn waiting(&self) -> A::Waiting<'_> {
+        A::Waiting::from_raw(self.api.raw())
     }
 
     /// Kills the actor at once, whatever it is doing: it exits with

@@ -14,7 +14,7 @@ use tokio::task::AbortHandle;
 use tokio::time::Sleep;
 
 use super::actor_ref::short_type_name;
-use super::run::drop_remains;
+use super::run::{drop_remains, panic_message};
 use super::spawn::{Owner, SpawnBuilder};
 use super::{Actor, ActorId, ActorRef, Envelope, Handoff, Process, UNTIMED};
 use crate::deadline::{Deadlines, Timer};
@@ -22,6 +22,7 @@ use crate::error::SpawnError;
 use crate::exit::ExitReason;
 use crate::mailbox::{Batch, Take};
 use crate::signal::{MonitorRef, Signal, Watcher, notify_exit};
+use crate::stream::{StreamRef, Streams};
 use crate::system::{ActorSystem, Slot};
 use crate::task::{self, Task, TaskActor, TaskError};
 
@@ -102,6 +103,9 @@ struct Extras<A: Actor> {
     monitoring: FxHashMap<MonitorRef, Arc<dyn Process>>,
     /// Where a supervised actor leaves its unhandled messages for its next incarnation.
     handoff: Option<Arc<Handoff<A>>>,
+    /// The attached streams. Reached only through `&mut` ([`Mutex::get_mut`], which does
+    /// not lock): the lock only keeps `Ctx` `Sync` for streams that are merely `Send`.
+    streams: parking_lot::Mutex<Streams<A::Msg>>,
 }
 
 impl<A: Actor> Ctx<A> {
@@ -414,6 +418,48 @@ impl<A: Actor> Ctx<A> {
                 .is_some_and(|e| e.timers.cancel(timer.id))
     }
 
+    /// Attaches `stream` to this actor (see [`crate::stream`]): the actor pulls its items
+    /// one at a time, between handlers, and handles each as the message `to_msg` makes of
+    /// it; the next item is pulled only once that message's handler has finished. When the
+    /// stream ends, the message `on_end` makes is handled next, and the stream is dropped.
+    ///
+    /// The stream is dropped unfinished (without `on_end`) when the actor begins to stop,
+    /// before `#[terminate]`, or by [`detach_stream`](Self::detach_stream). Several
+    /// streams may be attached at once; they take turns with each other and with the
+    /// mailbox. A panic in the stream or in either closure crashes the actor with
+    /// [`ExitReason::Panic`], as a panic in a handler does.
+    pub fn attach_stream<S, F, E>(&mut self, stream: S, to_msg: F, on_end: E) -> StreamRef
+    where
+        S: futures_core::Stream + Send + 'static,
+        F: FnMut(S::Item) -> A::Msg + Send + 'static,
+        E: FnOnce() -> A::Msg + Send + 'static,
+    {
+        let actor = self.me.id();
+        self.extras()
+            .streams
+            .get_mut()
+            .attach(actor, stream, to_msg, on_end)
+    }
+
+    /// Detaches and drops a stream of this actor; `true` if it was still attached. Its
+    /// `on_end` message is not sent, and no item is handled after this. A stream of another
+    /// actor is left alone (`false`).
+    pub fn detach_stream(&mut self, stream: StreamRef) -> bool {
+        if stream.actor != self.me.id() {
+            return false;
+        }
+        let Some(extras) = &mut self.extras else {
+            return false;
+        };
+        extras.streams.get_mut().detach(stream.id).is_some()
+    }
+
+    /// How many streams are attached.
+    #[must_use]
+    pub fn stream_count(&self) -> usize {
+        self.extras.as_ref().map_or(0, |e| e.streams.lock().len())
+    }
+
     /// Delivers [`Info::Timeout`](crate::Info::Timeout) to the `#[info]` handler once the
     /// actor has been idle (no message of any kind) for `timeout`; once per idle period.
     /// Setting it starts a new idle period, so the `#[info]` handler can re-arm it.
@@ -496,8 +542,11 @@ impl<A: Actor> Ctx<A> {
     pub(crate) fn poll_plain_msg(&mut self, cx: &mut Context<'_>) -> Poll<Option<A::Msg>> {
         let plain = self.pending_continue.is_none()
             && !self.stop_normal
-            && self.extras.as_deref().is_none_or(|e| {
-                e.stop.is_none() && e.replay.is_empty() && e.idle.timeout.is_none()
+            && self.extras.as_deref_mut().is_none_or(|e| {
+                e.stop.is_none()
+                    && e.replay.is_empty()
+                    && e.idle.timeout.is_none()
+                    && e.streams.get_mut().is_empty()
             });
         if !plain {
             return Poll::Ready(None);
@@ -556,6 +605,53 @@ impl<A: Actor> Ctx<A> {
         }
     }
 
+    /// Whether the attached streams go before the mailbox at this look: every other look,
+    /// so that they take turns.
+    pub(crate) fn streams_first(&mut self) -> bool {
+        self.extras
+            .as_mut()
+            .is_some_and(|e| e.streams.get_mut().take_turn())
+    }
+
+    /// Polls the attached streams for the next message: an item's, or an end's (the ended
+    /// stream is dropped). `Err` holds the message of a panic in a stream, in its
+    /// closures, or in the `Drop` of a stream that ended.
+    pub(crate) fn poll_streams(&mut self, cx: &mut Context<'_>) -> Poll<Result<A::Msg, String>> {
+        let id = self.me.id();
+        let Some(extras) = &mut self.extras else {
+            return Poll::Pending;
+        };
+        let streams = extras.streams.get_mut();
+        if streams.is_empty() {
+            return Poll::Pending;
+        }
+        let polled =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| streams.poll_next(cx)));
+        Poll::Ready(match polled {
+            Ok(Poll::Pending) => return Poll::Pending,
+            Ok(Poll::Ready((msg, None))) => Ok(msg),
+            Ok(Poll::Ready((msg, Some(ended)))) => match drop_remains(id, ended) {
+                Ok(()) => Ok(msg),
+                Err(panic) => {
+                    let _ = drop_remains(id, msg);
+                    Err(panic)
+                }
+            },
+            Err(payload) => Err(panic_message(payload.as_ref())),
+        })
+    }
+
+    /// Drops every attached stream (a panic in a `Drop` is only reported: the actor is
+    /// stopping already).
+    fn drop_streams(&mut self) {
+        if let Some(extras) = &mut self.extras {
+            let streams = extras.streams.get_mut().take_all();
+            if !streams.is_empty() {
+                let _ = drop_remains(self.me.id(), streams);
+            }
+        }
+    }
+
     /// A message arrived: a new idle period begins.
     pub(crate) fn note_activity(&mut self) {
         if let Some(extras) = &mut self.extras {
@@ -598,18 +694,21 @@ impl<A: Actor> Ctx<A> {
             .is_some_and(|e| !e.children.list.is_empty())
     }
 
-    /// Cancels every timer.
+    /// Cancels every timer and drops the attached streams.
     pub(crate) fn cancel_timers(&mut self) {
         if let Some(extras) = &mut self.extras {
             extras.timers.cancel_all();
         }
+        self.drop_streams();
     }
 
-    /// Stops the children (last started first) and the timers: the start of every exit.
+    /// Drops the attached streams, then stops the children (last started first) and the
+    /// timers: the start of every exit.
     /// From here on, exit signals (say, from children linked to this actor, which stop with
     /// `Shutdown`) no longer change the reason; only a kill still ends it.
     pub(crate) async fn wind_down(&mut self) {
         self.me.shared().mailbox.begin_exit();
+        self.drop_streams();
         if let Some(extras) = &mut self.extras {
             let table = self.me.shared().system.deadlines();
             extras.children.stop_all(table).await;
@@ -647,6 +746,7 @@ impl<A: Actor> fmt::Debug for Ctx<A> {
                 &self.extras.as_ref().map_or(0, |e| e.timers.active.len()),
             )
             .field("stashed", &self.stash_len())
+            .field("streams", &self.stream_count())
             .finish_non_exhaustive()
     }
 }
@@ -661,6 +761,7 @@ impl<A: Actor> Drop for Ctx<A> {
                 child.signal(Signal::Kill);
             }
         }
+        self.drop_streams();
         let reason = self.me.shared().mailbox.take_doom();
         self.publish_exit(reason.unwrap_or(ExitReason::Killed));
     }
@@ -720,6 +821,7 @@ impl<A: Actor> Extras<A> {
             replay: VecDeque::new(),
             monitoring: FxHashMap::default(),
             handoff: None,
+            streams: parking_lot::Mutex::default(),
         })
     }
 }

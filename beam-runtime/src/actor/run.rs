@@ -520,6 +520,14 @@ fn next_message<A: Actor>(
         ctx.note_activity();
         return Poll::Ready(Ok(Step::Handle(msg)));
     }
+    // Attached streams take turns with the mailbox: every other look, they go first.
+    let mut streams_polled = false;
+    if ctx.streams_first() {
+        streams_polled = true;
+        if let Poll::Ready(pulled) = ctx.poll_streams(cx) {
+            return Poll::Ready(pulled_step(ctx, pulled));
+        }
+    }
     loop {
         let envelope = match ctx.next_taken() {
             Some(envelope) => envelope,
@@ -527,6 +535,11 @@ fn next_message<A: Actor>(
                 Poll::Ready(Some(envelope)) => envelope,
                 Poll::Ready(None) => continue,
                 Poll::Pending => {
+                    if !std::mem::replace(&mut streams_polled, true) {
+                        if let Poll::Ready(pulled) = ctx.poll_streams(cx) {
+                            return Poll::Ready(pulled_step(ctx, pulled));
+                        }
+                    }
                     ready!(ctx.poll_idle(cx));
                     return Poll::Ready(Ok(Step::Info(Info::Timeout)));
                 }
@@ -559,6 +572,16 @@ fn next_message<A: Actor>(
             }
         }
     }
+}
+
+/// The step for what an attached stream gave: its message, or the crash of a panic.
+fn pulled_step<A: Actor>(
+    ctx: &mut Ctx<A>,
+    pulled: Result<A::Msg, String>,
+) -> Result<Step<A>, ExitReason> {
+    let msg = pulled.map_err(crash)?;
+    ctx.note_activity();
+    Ok(Step::Handle(msg))
 }
 
 /// The end of an actor that ran: children and timers, `#[terminate]`, the state's `Drop`,

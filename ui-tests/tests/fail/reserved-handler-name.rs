@@ -1,4 +1,5 @@
-// `ActorRef` has `id`, `clone` and `stop_with` itself, so these handlers could never be reached.
+// `ActorRef` has `id`, `clone`, `stop_with` and `waiting` itself, so these handlers could
+// never be reached.
 use beam_runtime::prelude::*;
 
 struct Account;
@@ -15,6 +16,9 @@ impl Account {
 
     #[cast]
     fn stop_with(&mut self) {}
+
+    #[cast]
+    fn waiting(&mut self) {}
 }
 
 fn main() {}
