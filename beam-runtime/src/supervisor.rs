@@ -251,6 +251,9 @@ pub enum SpecError {
     /// [`Restart::Temporary`]: it could not be restarted.
     #[error("child `{0}` starts from one-shot arguments, so it must be temporary")]
     OneShotRestart(String),
+    /// A [`Pool`](crate::pool::Pool) of zero workers.
+    #[error("a pool needs at least one worker")]
+    EmptyPool,
 }
 
 /// Why a supervisor did not start.
@@ -336,6 +339,8 @@ pub struct SupervisorSpec {
     children: Vec<ChildEntry>,
     /// Where `start` learns the typed reason of a failed start.
     report: Option<Report>,
+    /// Why the spec cannot work, found before it was made (a pool of no workers).
+    refused: Option<SpecError>,
 }
 
 /// The answer of a supervisor's call that may fail without the supervisor failing (a
@@ -389,7 +394,14 @@ impl SupervisorSpec {
             period: Duration::from_secs(5),
             children: Vec::new(),
             report: None,
+            refused: None,
         }
+    }
+
+    /// Makes the spec invalid: its start fails with `error`.
+    pub(crate) fn refuse(mut self, error: SpecError) -> Self {
+        self.refused = Some(error);
+        self
     }
 
     /// Sets the restart strategy.
@@ -431,6 +443,9 @@ impl SupervisorSpec {
     }
 
     fn validate(&self) -> Result<(), SpecError> {
+        if let Some(error) = &self.refused {
+            return Err(error.clone());
+        }
         if self.period.is_zero() {
             return Err(SpecError::ZeroPeriod);
         }
@@ -640,7 +655,6 @@ impl<B: Actor> ChildSpec<B> {
 
     /// Offers each message an incarnation leaves unhandled to `redirect` first; those it
     /// gives back wait for the next incarnation as usual.
-    #[allow(dead_code, reason = "for pools")]
     pub(crate) fn redirect(mut self, redirect: Redirect<B>) -> Self {
         self.starter.redirect = Some(redirect);
         self
