@@ -33,7 +33,9 @@
 //!   while handling it) fails with [`CallError::NoReply`].
 //!
 //! When no worker is alive, a call fails with [`CallError::NoProc`] and a cast with
-//! [`SendError::NoProc`].
+//! [`SendError::NoProc`]. While the pool stops, workers stop last first, each after the
+//! messages already in its mailbox; a message that reaches a worker after its stop goes to
+//! one not stopped yet, and those left at the end fail with [`CallError::Exited`].
 //!
 //! # Examples
 //!
