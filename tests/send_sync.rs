@@ -39,6 +39,8 @@ fn public_types_are_send_and_sync() {
     send_sync::<Task<u8>>();
     send_sync::<StopError>();
     send::<Call<'static, Unit, u8>>();
+    send_sync::<Pool<Unit>>();
+    send_sync::<beam_runtime::pool::PoolBuilder<Unit>>();
     send::<SpawnBuilder<'static, Unit>>();
     send::<Spawning<'static, Unit>>();
     sync::<UnitMsg>();
@@ -53,6 +55,12 @@ async fn calls_and_spawns_are_send_futures() {
     ));
     let unit = system.spawn::<Unit>(Unit).await.unwrap();
     send_future(unit.ping());
+    let pool = Pool::<Unit>::builder(1, |_| Unit)
+        .start(&system)
+        .await
+        .unwrap();
+    send_future(pool.call(|w| w.ping()));
+    send_future(pool.stop());
     send_future(system.stop(&unit));
     send_future(unit.stop_with(ExitReason::Normal, std::time::Duration::from_secs(1)));
     send_future(unit.monitor());

@@ -265,12 +265,15 @@ impl<A: Actor> Envelope<A> {
 /// incarnation (see the supervisor module's documentation).
 pub(crate) struct Handoff<A: Actor> {
     queue: std::sync::Mutex<VecDeque<A::Msg>>,
+    /// Offered each message first (a pool hands them to its other workers).
+    redirect: Option<crate::supervisor::Redirect<A>>,
 }
 
 impl<A: Actor> Handoff<A> {
-    pub(crate) fn new() -> Self {
+    pub(crate) fn new(redirect: Option<crate::supervisor::Redirect<A>>) -> Self {
         Self {
             queue: std::sync::Mutex::new(VecDeque::new()),
+            redirect,
         }
     }
 
@@ -283,14 +286,26 @@ impl<A: Actor> Handoff<A> {
 
     /// Keeps the user messages of `leftovers`, after any kept before; gives back the rest
     /// (timers, stop requests and notices, which belonged to the incarnation that exited).
+    /// A message the redirect takes goes there instead (outside the lock: it sends to
+    /// other actors).
     pub(crate) fn keep(&self, leftovers: VecDeque<Envelope<A>>) -> VecDeque<Envelope<A>> {
         let mut rest = VecDeque::new();
-        let mut queue = self.lock();
+        let mut kept = VecDeque::new();
         for envelope in leftovers {
             match envelope {
-                Envelope::Msg(msg) => queue.push_back(msg),
+                Envelope::Msg(msg) => match &self.redirect {
+                    Some(redirect) => {
+                        if let Err(msg) = redirect(msg) {
+                            kept.push_back(msg);
+                        }
+                    }
+                    None => kept.push_back(msg),
+                },
                 other => rest.push_back(other),
             }
+        }
+        if !kept.is_empty() {
+            self.lock().append(&mut kept);
         }
         rest
     }

@@ -161,7 +161,8 @@ impl<A: Actor, T> Future for Call<'_, A, T> {
                     }
                     let msg = this.msg.take().expect("a call sends once");
                     let pushed = run_in_place(|| shared.mailbox.push(Envelope::Msg(msg)));
-                    if pushed.is_err() {
+                    if let Err(back) = pushed {
+                        keep_unsent(this.msg, back);
                         break Err(CallError::NoProc);
                     }
                     *this.stage = Stage::Waiting;
@@ -170,7 +171,8 @@ impl<A: Actor, T> Future for Call<'_, A, T> {
                     Poll::Ready(Ok(permit)) => {
                         permit.forget();
                         let msg = this.msg.take().expect("a call sends once");
-                        if shared.mailbox.push(Envelope::Msg(msg)).is_err() {
+                        if let Err(back) = shared.mailbox.push(Envelope::Msg(msg)) {
+                            keep_unsent(this.msg, back);
                             break Err(CallError::NoProc);
                         }
                         *this.stage = Stage::Waiting;
@@ -217,6 +219,30 @@ impl<A: Actor, T> Future for Call<'_, A, T> {
         *this.stage = Stage::Done;
         this.deadline.clear(table);
         Poll::Ready(out)
+    }
+}
+
+/// Keeps the message a closed mailbox gave back, so that
+/// [`take_unsent`](Call::take_unsent) finds it.
+#[cold]
+fn keep_unsent<A: Actor>(slot: &mut Option<A::Msg>, back: Envelope<A>) {
+    if let Envelope::Msg(msg) = back {
+        *slot = Some(msg);
+    }
+}
+
+impl<A: Actor, T> Call<'_, A, T> {
+    /// The message of a call that never reached its actor (the actor was gone, or went
+    /// while the call waited for room in its mailbox), with the receiver of its reply:
+    /// what a pool sends to another worker. `None` once the message was delivered.
+    pub(crate) fn take_unsent(
+        self: Pin<&mut Self>,
+    ) -> Option<(A::Msg, oneshot::Receiver<Option<T>>)> {
+        let this = self.project();
+        let msg = this.msg.take()?;
+        // The call is done: a closed receiver takes the place of the one handed over.
+        let (_, closed) = oneshot::channel();
+        Some((msg, std::mem::replace(this.rx, closed)))
     }
 }
 

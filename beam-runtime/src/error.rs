@@ -76,6 +76,10 @@ pub enum SpawnError {
     /// Spawning was awaited outside a tokio runtime.
     #[error("actors must be spawned inside a tokio runtime")]
     NoRuntime,
+    /// A child spec made from one-shot arguments
+    /// ([`ChildSpec::once`](crate::ChildSpec::once)) was started a second time.
+    #[error("the child's one-shot arguments were used by an earlier start")]
+    ArgsUsed,
 }
 
 /// Why a name lookup failed.

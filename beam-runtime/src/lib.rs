@@ -11,6 +11,7 @@ pub mod exit;
 pub mod introspection;
 mod mailbox;
 pub mod message;
+pub mod pool;
 pub mod registry;
 mod sched;
 pub mod signal;
@@ -33,6 +34,7 @@ pub use error::{
 };
 pub use exit::ExitReason;
 pub use message::{Info, Reply};
+pub use pool::{Pool, Routing};
 pub use registry::{Fanout, Group, IntoName, Name, Topic};
 pub use signal::{Monitor, MonitorRef};
 pub use stream::StreamRef;
@@ -241,9 +243,9 @@ pub use beam_macros::names;
 pub mod prelude {
     pub use crate::{
         Actor, ActorId, ActorRef, ActorSystem, Agent, CallError, ChildSpec, Ctx, DynamicSupervisor,
-        ExitReason, Group, Info, LookupError, Monitor, MonitorRef, Name, RegistryError, Reply,
-        SendError, SpawnError, StopError, StreamRef, Supervisor, SupervisorSpec, Task, TaskError,
-        TimerRef, Topic,
+        ExitReason, Group, Info, LookupError, Monitor, MonitorRef, Name, Pool, RegistryError,
+        Reply, Routing, SendError, SpawnError, StopError, StreamRef, Supervisor, SupervisorSpec,
+        Task, TaskError, TimerRef, Topic,
     };
     pub use beam_macros::{actor, call, cast, handle_continue, info, init, terminate};
 }

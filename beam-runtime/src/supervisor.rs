@@ -130,9 +130,18 @@ use crate::actor::{Actor, ActorId, ActorRef, Handoff, Process};
 use crate::error::{CallError, SpawnError};
 use crate::registry::IntoName;
 use crate::system::ActorSystem;
+use crate::task::TaskActor;
 use crate::telemetry::emit;
 
 use crate::exit::ExitReason;
+
+/// What makes a child's spawn arguments for each start; `None` once one-shot arguments
+/// were used.
+type MakeArgs<B> = Box<dyn Fn() -> Option<<B as Actor>::Args> + Send + Sync>;
+
+/// Takes a message an exiting incarnation left unhandled elsewhere, or gives it back.
+pub(crate) type Redirect<B> =
+    Arc<dyn Fn(<B as Actor>::Msg) -> Result<(), <B as Actor>::Msg> + Send + Sync>;
 
 /// How long a worker child gets to stop before it is killed, unless its spec says
 /// otherwise.
@@ -238,6 +247,13 @@ pub enum SpecError {
     /// The restart intensity's period is zero.
     #[error("the restart intensity's period must be longer than zero")]
     ZeroPeriod,
+    /// A child started from one-shot arguments ([`ChildSpec::once`]) is not
+    /// [`Restart::Temporary`]: it could not be restarted.
+    #[error("child `{0}` starts from one-shot arguments, so it must be temporary")]
+    OneShotRestart(String),
+    /// A [`Pool`](crate::pool::Pool) of zero workers.
+    #[error("a pool needs at least one worker")]
+    EmptyPool,
 }
 
 /// Why a supervisor did not start.
@@ -323,6 +339,8 @@ pub struct SupervisorSpec {
     children: Vec<ChildEntry>,
     /// Where `start` learns the typed reason of a failed start.
     report: Option<Report>,
+    /// Why the spec cannot work, found before it was made (a pool of no workers).
+    refused: Option<SpecError>,
 }
 
 /// The answer of a supervisor's call that may fail without the supervisor failing (a
@@ -376,7 +394,14 @@ impl SupervisorSpec {
             period: Duration::from_secs(5),
             children: Vec::new(),
             report: None,
+            refused: None,
         }
+    }
+
+    /// Makes the spec invalid: its start fails with `error`.
+    pub(crate) fn refuse(mut self, error: SpecError) -> Self {
+        self.refused = Some(error);
+        self
     }
 
     /// Sets the restart strategy.
@@ -418,6 +443,9 @@ impl SupervisorSpec {
     }
 
     fn validate(&self) -> Result<(), SpecError> {
+        if let Some(error) = &self.refused {
+            return Err(error.clone());
+        }
         if self.period.is_zero() {
             return Err(SpecError::ZeroPeriod);
         }
@@ -446,7 +474,10 @@ impl fmt::Debug for SupervisorSpec {
 /// How to start (and restart) one child of type `B`, and how it is treated.
 ///
 /// The spec makes the child's spawn arguments anew for every start: from a value it
-/// clones ([`new`](Self::new)) or from a function ([`from_fn`](Self::from_fn)).
+/// clones ([`new`](Self::new)) or from a function ([`from_fn`](Self::from_fn)). A child
+/// that is never restarted can instead take its arguments by value, once
+/// ([`once`](Self::once)), and a supervised task is made from a function returning its
+/// future ([`task`](Self::task)).
 ///
 /// # Examples
 ///
@@ -483,6 +514,8 @@ pub struct ChildSpec<B: Actor> {
     restart: Restart,
     shutdown: Shutdown,
     starter: Starter<B>,
+    /// Started from one-shot arguments: only a temporary child can be.
+    once: bool,
 }
 
 impl<B: Actor> ChildSpec<B> {
@@ -499,6 +532,68 @@ impl<B: Actor> ChildSpec<B> {
         id: impl Into<Cow<'static, str>>,
         make: impl Fn() -> B::Args + Send + Sync + 'static,
     ) -> Self {
+        Self::with_starter(id, Box::new(move || Some(make())), false)
+    }
+
+    /// A temporary child that starts once, from `args` taken by value: they need be
+    /// neither `Clone` nor `Sync` (a connection's socket, a one-shot channel), since a
+    /// temporary child is never restarted.
+    ///
+    /// Setting another [`Restart`] type makes the spec invalid
+    /// ([`SpecError::OneShotRestart`], when a supervisor is given it). A copy of the spec
+    /// started again (in a supervisor spec started twice) fails to start with
+    /// [`SpawnError::ArgsUsed`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use beam_runtime::prelude::*;
+    /// use beam_runtime::supervisor::DynamicSupervisorSpec;
+    /// use std::cell::Cell;
+    ///
+    /// /// Owned, but neither `Clone` nor `Sync`.
+    /// struct Conn {
+    ///     seen: Cell<u32>,
+    /// }
+    ///
+    /// struct Session {
+    ///     conn: Conn,
+    /// }
+    ///
+    /// #[actor]
+    /// impl Session {
+    ///     #[init]
+    ///     fn init(conn: Conn) -> Self {
+    ///         Session { conn }
+    ///     }
+    ///
+    ///     #[call]
+    ///     fn touch(&mut self) -> u32 {
+    ///         self.conn.seen.set(self.conn.seen.get() + 1);
+    ///         self.conn.seen.get()
+    ///     }
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), beam_runtime::Error> {
+    /// let system = ActorSystem::new();
+    /// let sessions = DynamicSupervisorSpec::new().start(&system).await?;
+    /// let conn = Conn { seen: Cell::new(0) };
+    /// let spec = ChildSpec::<Session>::once("session", conn);
+    /// let session = sessions.start_child_spec(spec).await?;
+    /// assert_eq!(session.touch().await?, 1);
+    /// # system.shutdown().await;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn once(id: impl Into<Cow<'static, str>>, args: B::Args) -> Self {
+        // `Mutex<T>` is `Sync` for any `T: Send`: the arguments need not be.
+        let args = Mutex::new(Some(args));
+        let take = move || args.lock().unwrap_or_else(PoisonError::into_inner).take();
+        Self::with_starter(id, Box::new(take), true).restart(Restart::Temporary)
+    }
+
+    fn with_starter(id: impl Into<Cow<'static, str>>, make: MakeArgs<B>, once: bool) -> Self {
         let kind = kind_of::<B>();
         Self {
             id: id.into(),
@@ -508,12 +603,14 @@ impl<B: Actor> ChildSpec<B> {
                 ChildKind::Supervisor => Shutdown::Infinity,
             },
             starter: Starter {
-                make: Box::new(make),
+                make,
                 name: None,
                 capacity: B::MAILBOX,
                 kind,
                 current: Arc::new(Incarnation::default()),
+                redirect: None,
             },
+            once,
         }
     }
 
@@ -556,13 +653,71 @@ impl<B: Actor> ChildSpec<B> {
         }
     }
 
+    /// Offers each message an incarnation leaves unhandled to `redirect` first; those it
+    /// gives back wait for the next incarnation as usual.
+    pub(crate) fn redirect(mut self, redirect: Redirect<B>) -> Self {
+        self.starter.redirect = Some(redirect);
+        self
+    }
+
     fn into_entry(self) -> ChildEntry {
         ChildEntry {
             id: self.id,
             restart: self.restart,
             shutdown: self.shutdown,
+            once: self.once,
             start: Arc::new(self.starter),
         }
+    }
+}
+
+impl ChildSpec<TaskActor> {
+    /// A supervised task: each incarnation runs the future `make` returns, as a task
+    /// (see [`task`](crate::task)). Permanent unless set otherwise, so a loop that must
+    /// keep running (an acceptor, a poller) is started again when it panics, and when it
+    /// returns; a [`Restart::Transient`] one only when it panics.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use beam_runtime::prelude::*;
+    /// use std::sync::Arc;
+    /// use std::sync::atomic::{AtomicU32, Ordering};
+    /// use tokio::sync::mpsc;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), beam_runtime::Error> {
+    /// let system = ActorSystem::new();
+    /// let (started, mut runs) = mpsc::unbounded_channel();
+    /// let count = Arc::new(AtomicU32::new(0));
+    /// let spec = ChildSpec::task("poller", move || {
+    ///     let (count, started) = (count.clone(), started.clone());
+    ///     async move {
+    ///         let run = count.fetch_add(1, Ordering::SeqCst);
+    ///         let _ = started.send(run);
+    ///         if run == 0 {
+    ///             panic!("the first run fails");
+    ///         }
+    ///         std::future::pending::<()>().await;
+    ///     }
+    /// });
+    /// let poller = spec.handle();
+    /// SupervisorSpec::new().child(spec).start(&system).await?;
+    ///
+    /// // The first run panicked; the supervisor started a second one.
+    /// assert_eq!(runs.recv().await, Some(0));
+    /// assert_eq!(runs.recv().await, Some(1));
+    /// assert!(poller.running().await.is_some());
+    /// # system.shutdown().await;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn task<F, Fut>(id: impl Into<Cow<'static, str>>, make: F) -> Self
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        Self::from_fn(id, move || crate::task::work(make(), |_| {}))
     }
 }
 
@@ -751,6 +906,8 @@ pub(crate) struct ChildEntry {
     id: Cow<'static, str>,
     restart: Restart,
     shutdown: Shutdown,
+    /// Started from one-shot arguments.
+    once: bool,
     start: Arc<dyn Start>,
 }
 
@@ -758,6 +915,9 @@ impl ChildEntry {
     fn validate(&self) -> Result<(), SpecError> {
         if self.id.is_empty() {
             return Err(SpecError::EmptyId);
+        }
+        if self.once && self.restart != Restart::Temporary {
+            return Err(SpecError::OneShotRestart(self.id.to_string()));
         }
         Ok(())
     }
@@ -803,12 +963,14 @@ pub(crate) trait Start: Send + Sync + 'static {
 
 /// The typed part of a child spec.
 struct Starter<B: Actor> {
-    make: Box<dyn Fn() -> B::Args + Send + Sync>,
+    make: MakeArgs<B>,
     name: Option<Cow<'static, str>>,
     capacity: Option<usize>,
     kind: ChildKind,
     /// The running incarnation, for the spec's handles.
     current: Arc<Incarnation<B>>,
+    /// Where the messages an incarnation leaves go first, if anywhere.
+    redirect: Option<Redirect<B>>,
 }
 
 impl<B: Actor> Drop for Starter<B> {
@@ -833,7 +995,7 @@ impl<B: Actor> Start for Starter<B> {
     }
 
     fn handoff(&self) -> AnyHandoff {
-        Arc::new(Handoff::<B>::new())
+        Arc::new(Handoff::<B>::new(self.redirect.clone()))
     }
 
     fn start<'a>(
@@ -842,7 +1004,10 @@ impl<B: Actor> Start for Starter<B> {
         parent: Arc<dyn Process>,
         handoff: &AnyHandoff,
     ) -> Starting<'a> {
-        let builder = SpawnBuilder::<B>::new(system, Owner::Supervisor, (self.make)())
+        let Some(args) = (self.make)() else {
+            return Box::pin(std::future::ready(Err(SpawnError::ArgsUsed)));
+        };
+        let builder = SpawnBuilder::<B>::new(system, Owner::Supervisor, args)
             .linked_to(parent)
             .handoff(Self::typed(handoff))
             .name_key(self.name.clone())

@@ -129,7 +129,7 @@ where
     })
 }
 
-pub(crate) use runner::Task as TaskActor;
+pub use runner::Task as TaskActor;
 
 mod runner {
     //! The actor behind every task, out of reach of users: its message enum is internal.
@@ -140,9 +140,15 @@ mod runner {
     use crate::actor::Ctx;
     use crate::exit::ExitReason;
 
-    /// Runs its work in a tokio task of its own, so it stays free to handle a stop; exits
-    /// when the work is done, with the work's panic if it panicked.
-    pub(crate) struct Task {
+    /// The actor behind every task: it runs its future in a tokio task of its own, so it
+    /// stays free to handle a stop, and exits when the future is done (with
+    /// [`ExitReason::Normal`], or [`ExitReason::Panic`] if it panicked).
+    ///
+    /// It has no methods of its own: `ActorRef<TaskActor>` is what the child specs of
+    /// supervised tasks ([`ChildSpec::task`](crate::ChildSpec::task)) and their
+    /// [`ChildHandle`](crate::supervisor::ChildHandle)s are typed by, to stop, kill or
+    /// watch a task like any actor.
+    pub struct Task {
         /// Kills the work when the actor goes, however it goes.
         work: Option<AbortOnDrop>,
     }

@@ -278,6 +278,60 @@ impl ActorRef<DynamicSupervisor> {
         self.start_child_spec(ChildSpec::<B>::new(id, args)).await
     }
 
+    /// Starts a temporary child of type `B` from `args`, taken by value: they need be
+    /// neither `Clone` nor `Sync` (an accepted `TcpStream`, a one-shot channel), since the
+    /// child is never restarted (see [`ChildSpec::once`]). Fails with
+    /// [`ChildError::MaxChildren`] at the limit.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use beam_runtime::prelude::*;
+    /// use beam_runtime::supervisor::DynamicSupervisorSpec;
+    /// use tokio::sync::oneshot;
+    ///
+    /// struct Job {
+    ///     done: Option<oneshot::Sender<u32>>,
+    /// }
+    ///
+    /// #[actor]
+    /// impl Job {
+    ///     #[init]
+    ///     fn init(done: oneshot::Sender<u32>) -> Self {
+    ///         Job { done: Some(done) }
+    ///     }
+    ///
+    ///     #[cast]
+    ///     fn finish(&mut self, n: u32, ctx: &mut Ctx<Self>) {
+    ///         if let Some(done) = self.done.take() {
+    ///             let _ = done.send(n);
+    ///         }
+    ///         ctx.stop();
+    ///     }
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), beam_runtime::Error> {
+    /// let system = ActorSystem::new();
+    /// let jobs = DynamicSupervisorSpec::new().start(&system).await?;
+    /// let (tx, rx) = oneshot::channel();
+    /// let job = jobs.start_temporary::<Job>(tx).await?;
+    /// job.finish(7)?;
+    /// assert_eq!(rx.await, Ok(7));
+    /// job.wait_for_exit().await;
+    /// assert_eq!(jobs.count_children().await?.specs, 0);
+    /// # system.shutdown().await;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn start_temporary<B: Actor>(
+        &self,
+        args: B::Args,
+    ) -> Result<ActorRef<B>, ChildError> {
+        let id = crate::actor::actor_ref::short_type_name::<B>();
+        self.start_child_spec(ChildSpec::<B>::once(id, args)).await
+    }
+
     /// Starts a child from a full spec (restart type, shutdown, name, ...); its id is only
     /// reported, and need not be unique.
     pub async fn start_child_spec<B: Actor>(
