@@ -935,3 +935,74 @@ async fn a_handle_stops_waiting_once_no_supervisor_can_start_its_child() {
     assert_eq!(sup.stop().await, ExitReason::Normal);
     assert_eq!(waiting.await.unwrap(), None);
 }
+
+/// A worker whose `#[terminate]` takes a minute.
+#[derive(Clone)]
+struct Slow;
+
+#[actor]
+impl Slow {
+    #[terminate]
+    async fn terminate(&mut self) {
+        tokio::time::sleep(Duration::from_secs(60)).await;
+    }
+}
+
+/// A supervisor of one [`Slow`] worker with a 10 s shutdown, and that worker.
+async fn slow_tree(system: &ActorSystem) -> (ActorRef<Supervisor>, ActorRef<Slow>) {
+    let spec =
+        ChildSpec::<Slow>::new("slow", Slow).shutdown(Shutdown::Timeout(Duration::from_secs(10)));
+    let handle = spec.handle();
+    let sup = SupervisorSpec::new()
+        .child(spec)
+        .start(system)
+        .await
+        .unwrap();
+    (sup, handle.current().unwrap())
+}
+
+/// The system's shutdown kills, at its timeout, a supervised child its supervisor was still
+/// stopping, as it kills the supervisor.
+async fn shutdown_kills_a_child_still_stopping(timeout: Duration) {
+    let system = ActorSystem::new();
+    let (sup, child) = slow_tree(&system).await;
+    let started = tokio::time::Instant::now();
+    assert_eq!(
+        system.shutdown_with(timeout).await.unwrap_err().killed,
+        1,
+        "the supervisor is killed"
+    );
+    assert_eq!(sup.wait_for_exit().await, ExitReason::Killed);
+    let reason = tokio::time::timeout(Duration::from_secs(5), child.wait_for_exit()).await;
+    assert_eq!(reason, Ok(ExitReason::Killed), "killed, not left to stop");
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert!(system.actors().is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn shutdown_with_a_timeout_kills_children_still_stopping() {
+    shutdown_kills_a_child_still_stopping(Duration::from_secs(1)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_with_a_timeout_kills_children_still_stopping_multi_thread() {
+    shutdown_kills_a_child_still_stopping(Duration::from_millis(20)).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn killing_a_supervisor_kills_the_child_it_is_stopping() {
+    let system = ActorSystem::new();
+    let (sup, child) = slow_tree(&system).await;
+    let stopping = tokio::spawn({
+        let sup = sup.clone();
+        async move { sup.terminate_child("slow").await }
+    });
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(child.is_alive(), "still in its `#[terminate]`");
+    let started = tokio::time::Instant::now();
+    sup.kill();
+    assert_eq!(sup.wait_for_exit().await, ExitReason::Killed);
+    assert_eq!(child.wait_for_exit().await, ExitReason::Killed);
+    assert!(started.elapsed() < Duration::from_secs(1), "killed at once");
+    assert!(stopping.await.unwrap().is_err());
+}

@@ -35,7 +35,10 @@
 //! - **A supervisor's own exit.** If its parent exits, the supervisor stops its children
 //!   and exits with the same reason; if it is killed, its children, linked to it, are
 //!   killed with it (or stop, if they trap exits: a trapped exit from the actor that
-//!   started them is a stop).
+//!   started them is a stop). A child it was stopping when killed (by
+//!   [`ActorRef::kill`], or at the timeout of
+//!   [`ActorSystem::shutdown_with`]) is killed at once: it has begun to exit, so a kill
+//!   is the only signal that still reaches it.
 //!
 //! # Handles that survive restarts, and messages in flight
 //!

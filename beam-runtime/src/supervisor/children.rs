@@ -13,6 +13,7 @@ use crate::actor::ctx::{kill_process, stop_process};
 use crate::actor::{ActorId, Process};
 use crate::deadline::Timer;
 use crate::error::SpawnError;
+use crate::signal::Signal;
 use crate::system::ActorSystem;
 
 /// Where a child stands in its supervisor's start order; keys only grow, so a child added
@@ -27,6 +28,26 @@ struct Child {
     last: Option<ActorId>,
     /// The messages its incarnations hand over to the next, for this supervisor alone.
     handoff: AnyHandoff,
+}
+
+/// A child being stopped: killed if the stop is abandoned before it is gone (the future
+/// waiting for it dropped, because its supervisor was killed), so that a kill reaches the
+/// children a supervisor had already begun to stop.
+struct Stopping(Option<Arc<dyn Process>>);
+
+impl Stopping {
+    /// The child is gone: nothing left to kill.
+    fn done(mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for Stopping {
+    fn drop(&mut self) {
+        if let Some(process) = self.0.take() {
+            process.signal(Signal::Kill);
+        }
+    }
 }
 
 #[derive(Default)]
@@ -156,15 +177,20 @@ impl Children {
         child.last = Some(id);
         child.spec.start.exited();
         let table = system.deadlines();
+        // Out of the running list, yet not gone: killed if the supervisor is killed (or
+        // its system's shutdown times out) while it waits for this stop.
+        let stopping = Stopping(Some(process));
+        let process = stopping.0.as_deref().expect("set above");
         match child.spec.shutdown {
-            Shutdown::BrutalKill => kill_process(&*process).await,
+            Shutdown::BrutalKill => kill_process(process).await,
             Shutdown::Timeout(timeout) => {
-                stop_process(&*process, &mut Timer::after(table, timeout)).await;
+                stop_process(process, &mut Timer::after(table, timeout)).await;
             }
             Shutdown::Infinity => {
-                stop_process(&*process, &mut Timer::after(table, Duration::MAX)).await;
+                stop_process(process, &mut Timer::after(table, Duration::MAX)).await;
             }
         }
+        stopping.done();
         Some(id)
     }
 
