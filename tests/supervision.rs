@@ -283,8 +283,8 @@ async fn exceeding_the_intensity_stops_everything_with_shutdown() {
         .unwrap();
     end(&handle.current().unwrap(), End::Panic).await;
     assert!(sup.is_alive(), "one restart is allowed");
-    // After the period, the count starts again.
-    tokio::time::advance(Duration::from_secs(5)).await;
+    // Once the restart is more than a period old, the count starts again.
+    tokio::time::advance(Duration::from_secs(5) + Duration::from_millis(1)).await;
     end(&handle.running().await.unwrap(), End::Panic).await;
     assert!(sup.count_children().await.is_ok());
     take(&log);
@@ -298,6 +298,28 @@ async fn exceeding_the_intensity_stops_everything_with_shutdown() {
         a_handle.current().is_none(),
         "a stopped child's handle shows none"
     );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_restart_exactly_one_period_old_still_counts() {
+    let system = ActorSystem::new();
+    let log = Log::default();
+    let w = worker("w", &log);
+    let handle = w.handle();
+    let sup = SupervisorSpec::new()
+        .intensity(1, Duration::from_secs(5))
+        .child(w)
+        .start(&system)
+        .await
+        .unwrap();
+    end(&handle.current().unwrap(), End::Panic).await;
+    let restarted = handle.running().await.unwrap();
+    assert!(sup.is_alive(), "one restart is allowed");
+    tokio::time::advance(Duration::from_secs(5)).await;
+    end(&restarted, End::Panic).await;
+    // On the paused clock, a supervisor still alive makes this time out at once.
+    let exit = tokio::time::timeout(Duration::from_secs(3600), sup.wait_for_exit()).await;
+    assert_eq!(exit, Ok(ExitReason::Shutdown), "two restarts within 5 s");
 }
 
 #[tokio::test(start_paused = true)]

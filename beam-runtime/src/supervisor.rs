@@ -390,7 +390,9 @@ impl SupervisorSpec {
     }
 
     /// Allows at most `max_restarts` restarts within any `period`; one more and the
-    /// supervisor gives up (stops its children and exits with `Shutdown`). `0` restarts
+    /// supervisor gives up (stops its children and exits with `Shutdown`). As in OTP, the
+    /// period includes its ends: with `intensity(1, 5 s)`, restarts at 0 s and at exactly
+    /// 5 s are two within the period. `0` restarts
     /// means the first exit that calls for a restart ends the supervisor. A zero `period`
     /// is refused when the supervisor starts.
     #[must_use]
@@ -702,13 +704,14 @@ impl Intensity {
     }
 
     /// Records a restart now; `false` if that makes more than `max_restarts` within
-    /// `period`, which supervisor `supervisor` then reports.
+    /// `period`, which supervisor `supervisor` then reports. As in OTP, a restart counts
+    /// while it is at most `period` old: one exactly `period` ago still does.
     fn note_restart(&mut self, supervisor: ActorId) -> bool {
         let now = Instant::now();
         while self
             .restarts
             .front()
-            .is_some_and(|&at| now.duration_since(at) >= self.period)
+            .is_some_and(|&at| now.duration_since(at) > self.period)
         {
             self.restarts.pop_front();
         }
