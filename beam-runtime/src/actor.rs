@@ -223,13 +223,28 @@ impl<A: Actor> Envelope<A> {
 /// incarnation (see the supervisor module's documentation).
 pub(crate) struct Handoff<A: Actor> {
     queue: std::sync::Mutex<VecDeque<A::Msg>>,
+    /// The id of the last incarnation spawned (0 for none), started or not: a restart
+    /// whose `#[init]` fails is reported under it.
+    spawned: AtomicU64,
 }
 
 impl<A: Actor> Handoff<A> {
     pub(crate) fn new() -> Self {
         Self {
             queue: std::sync::Mutex::new(VecDeque::new()),
+            spawned: AtomicU64::new(0),
         }
+    }
+
+    /// Incarnation `id` is being spawned from these messages.
+    pub(crate) fn note_spawned(&self, id: ActorId) {
+        self.spawned.store(id.0, Ordering::Relaxed);
+    }
+
+    /// The last incarnation spawned, if any.
+    pub(crate) fn spawned(&self) -> Option<ActorId> {
+        let id = self.spawned.load(Ordering::Relaxed);
+        (id != 0).then_some(ActorId(id))
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<A::Msg>> {

@@ -676,6 +676,36 @@ fn kind_of<B: Actor>() -> ChildKind {
     }
 }
 
+/// Whether the exit of a child with restart type `restart` is reported as a crash: as in
+/// OTP, an abnormal exit, or any exit that gets it restarted (a permanent child is not
+/// meant to exit; a supervisor child that gave up exits with `Shutdown`).
+fn crashed(restart: Restart, reason: &ExitReason) -> bool {
+    !reason.is_normal() || restarts(restart, reason)
+}
+
+/// The exit reason of an incarnation that failed to start with `error`.
+fn start_failure(error: &SpawnError) -> ExitReason {
+    match error {
+        SpawnError::Init(message) => ExitReason::Error(message.clone()),
+        SpawnError::InitPanic(message) => ExitReason::Panic(message.clone()),
+        other => ExitReason::Error(other.to_string()),
+    }
+}
+
+/// Reports a restart of child `id` that failed with `error` as a crash of the
+/// incarnation that did not start.
+fn report_failed_restart(
+    supervisor: ActorId,
+    id: &str,
+    attempted: Option<ActorId>,
+    error: &ChildError,
+    strategy: &'static str,
+) {
+    if let (Some(actor), ChildError::Start { error, .. }) = (attempted, error) {
+        emit::child_crashed(supervisor, id, actor, &start_failure(error), strategy);
+    }
+}
+
 /// Whether a child with restart type `restart` that exited with `reason` is restarted.
 fn restarts(restart: Restart, reason: &ExitReason) -> bool {
     match restart {
@@ -802,6 +832,8 @@ pub(crate) trait Start: Send + Sync + 'static {
     ) -> Starting<'a>;
     /// The incarnation that was running is gone; the handle shows none.
     fn exited(&self);
+    /// The last incarnation spawned with `handoff`, started or not.
+    fn spawned(&self, handoff: &AnyHandoff) -> Option<ActorId>;
     /// The child will not run again for now: the messages its last incarnation `last`
     /// left in `handoff` are dropped, as its teardown (their callers get its exit reason).
     fn discard(&self, last: ActorId, handoff: &AnyHandoff);
@@ -863,6 +895,10 @@ impl<B: Actor> Start for Starter<B> {
 
     fn exited(&self) {
         self.current.publish(None);
+    }
+
+    fn spawned(&self, handoff: &AnyHandoff) -> Option<ActorId> {
+        Self::typed(handoff).spawned()
     }
 
     fn discard(&self, last: ActorId, handoff: &AnyHandoff) {

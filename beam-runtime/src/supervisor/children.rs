@@ -93,6 +93,12 @@ impl Children {
         self.list.get(&key)?.last
     }
 
+    /// The last incarnation of child `key` spawned, started or not.
+    pub(super) fn spawned(&self, key: Key) -> Option<ActorId> {
+        let child = self.list.get(&key)?;
+        child.spec.start.spawned(&child.handoff)
+    }
+
     /// The child whose running incarnation is `actor`.
     pub(super) fn by_actor(&self, actor: ActorId) -> Option<Key> {
         self.running.get(&actor).copied()

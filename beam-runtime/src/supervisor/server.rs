@@ -6,7 +6,7 @@ use std::time::Duration;
 use super::children::{Children, Key};
 use super::{
     Answer, ChildCounts, ChildEntry, ChildError, ChildInfo, ChildSpec, Intensity, Restart, Started,
-    Strategy, SupervisorError, SupervisorSpec, reported, restarts,
+    Strategy, SupervisorError, SupervisorSpec, crashed, report_failed_restart, reported, restarts,
 };
 use crate::actor::{Actor, ActorId, ActorRef, Ctx, Process};
 use crate::error::CallError;
@@ -182,11 +182,11 @@ impl Supervisor {
             return;
         };
         self.children.exited(key, from);
-        if !reason.is_normal() {
+        let restart = self.children.spec(key).restart;
+        if crashed(restart, &reason) {
             let id = &self.children.spec(key).id;
             emit::child_crashed(ctx.id(), id, from, &reason, self.strategy.name());
         }
-        let restart = self.children.spec(key).restart;
         if !restarts(restart, &reason) {
             if restart == Restart::Temporary {
                 self.children.remove(key);
@@ -233,8 +233,13 @@ impl Supervisor {
         let mut started = 0;
         for &key in keys {
             let old = self.children.last(key);
-            let Ok(new) = self.start_child(key, ctx).await else {
-                break;
+            let new = match self.start_child(key, ctx).await {
+                Ok(new) => new,
+                Err(error) => {
+                    let (id, attempted) = (&self.children.spec(key).id, self.children.spawned(key));
+                    report_failed_restart(ctx.id(), id, attempted, &error, self.strategy.name());
+                    break;
+                }
             };
             let id = &self.children.spec(key).id;
             emit::child_restarted(ctx.id(), id, old, new.id(), self.strategy.name());
