@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use beam_runtime::prelude::*;
 use beam_runtime::supervisor::{
-    ChildError, ChildHandle, ChildInfo, ChildKind, ChildSpec, DynamicSupervisor,
+    Backoff, ChildError, ChildHandle, ChildInfo, ChildKind, ChildSpec, DynamicSupervisor,
     DynamicSupervisorSpec, Restart, Shutdown, SpecError, Strategy, Supervisor, SupervisorError,
     SupervisorSpec,
 };
@@ -1027,4 +1027,119 @@ async fn killing_a_supervisor_kills_the_child_it_is_stopping() {
     assert_eq!(child.wait_for_exit().await, ExitReason::Killed);
     assert!(started.elapsed() < Duration::from_secs(1), "killed at once");
     assert!(stopping.await.unwrap().is_err());
+}
+
+/// Whether child `id` of `sup` runs, and whether it waits for a restart.
+async fn state_of(sup: &ActorRef<Supervisor>, id: &str) -> (Option<ActorId>, bool) {
+    let children = sup.which_children().await.unwrap();
+    let child = children.iter().find(|c| c.id == id).expect("listed");
+    (child.actor, child.restarting)
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_fixed_backoff_delays_each_restart() {
+    let system = ActorSystem::new();
+    let log = Log::default();
+    let w = worker("w", &log);
+    let handle = w.handle();
+    let sup = SupervisorSpec::new()
+        .intensity(10, Duration::from_secs(60))
+        .backoff(Backoff::fixed(Duration::from_secs(1)))
+        .child(w)
+        .start(&system)
+        .await
+        .unwrap();
+    for _ in 0..3 {
+        let crashed = tokio::time::Instant::now();
+        end(&handle.current().unwrap(), End::Panic).await;
+        assert_eq!(state_of(&sup, "w").await, (None, true), "waits");
+        assert!(handle.current().is_none());
+        let next = handle.running().await.unwrap();
+        assert_eq!(crashed.elapsed(), Duration::from_secs(1));
+        assert_eq!(state_of(&sup, "w").await, (Some(next.id()), false));
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_exponential_backoff_doubles_to_its_cap_and_counts_at_the_crash() {
+    let system = ActorSystem::new();
+    let log = Log::default();
+    let ms = Duration::from_millis;
+    let w = worker("w", &log).backoff(Backoff::exponential(ms(100), ms(300)));
+    let handle = w.handle();
+    let sup = SupervisorSpec::new()
+        .intensity(3, Duration::from_secs(60))
+        .child(w)
+        .start(&system)
+        .await
+        .unwrap();
+    for expected in [100, 200, 300] {
+        let crashed = tokio::time::Instant::now();
+        end(&handle.current().unwrap(), End::Panic).await;
+        handle.running().await.unwrap();
+        assert_eq!(crashed.elapsed(), ms(expected));
+    }
+    // The fourth restart is one too many: the supervisor gives up at the crash, without
+    // waiting for a backoff.
+    let crashed = tokio::time::Instant::now();
+    end(&handle.current().unwrap(), End::Panic).await;
+    assert_eq!(sup.wait_for_exit().await, ExitReason::Shutdown);
+    assert_eq!(crashed.elapsed(), Duration::ZERO);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_backoff_streak_starts_again_after_a_quiet_period() {
+    let system = ActorSystem::new();
+    let log = Log::default();
+    let ms = Duration::from_millis;
+    let w = worker("w", &log);
+    let handle = w.handle();
+    let _sup = SupervisorSpec::new()
+        .intensity(5, Duration::from_secs(1))
+        .backoff(Backoff::exponential(ms(100), Duration::from_secs(10)))
+        .child(w)
+        .start(&system)
+        .await
+        .unwrap();
+    for expected in [100, 200, 100] {
+        let crashed = tokio::time::Instant::now();
+        end(&handle.current().unwrap(), End::Panic).await;
+        handle.running().await.unwrap();
+        assert_eq!(crashed.elapsed(), ms(expected));
+        if expected == 200 {
+            tokio::time::sleep(Duration::from_secs(2)).await;
+        }
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn stopping_during_a_backoff_cancels_the_restart_without_waiting() {
+    let system = ActorSystem::new();
+    let log = Log::default();
+    let w = worker("w", &log);
+    let handle = w.handle();
+    let sup = SupervisorSpec::new()
+        .backoff(Backoff::fixed(Duration::from_secs(3600)))
+        .child(w)
+        .child(worker("v", &log))
+        .start(&system)
+        .await
+        .unwrap();
+    end(&handle.current().unwrap(), End::Panic).await;
+    assert_eq!(state_of(&sup, "w").await, (None, true));
+    // `terminate_child` cancels the wait: no restart comes after it.
+    sup.terminate_child("w").await.unwrap();
+    assert_eq!(state_of(&sup, "w").await, (None, false));
+    tokio::time::sleep(Duration::from_secs(7200)).await;
+    assert_eq!(state_of(&sup, "w").await, (None, false));
+    assert!(handle.current().is_none());
+    // `restart_child` starts it at once.
+    sup.restart_child("w").await.unwrap();
+    let crashed = tokio::time::Instant::now();
+    end(&handle.current().unwrap(), End::Panic).await;
+    // The system's shutdown does not wait for the backoff.
+    system.shutdown().await;
+    assert_eq!(crashed.elapsed(), Duration::ZERO);
+    assert_eq!(sup.wait_for_exit().await, ExitReason::Shutdown);
+    assert!(handle.current().is_none());
 }

@@ -40,6 +40,28 @@
 //!   [`ActorSystem::shutdown_with`]) is killed at once: it has begun to exit, so a kill
 //!   is the only signal that still reaches it.
 //!
+//! # Backoff, and sizing the intensity
+//!
+//! By default a child restarts as soon as it exits, as in OTP. A [`Backoff`]
+//! ([`SupervisorSpec::backoff`] for every child, [`ChildSpec::backoff`] for one) makes
+//! the supervisor wait first: a fixed delay, or one that doubles with each restart in a
+//! row up to a cap, optionally with jitter so that children that fail together do not
+//! restart together. A restart counts in the intensity when it is decided, at the exit,
+//! not when it happens: a child that keeps failing still exhausts the intensity, only
+//! more slowly. While it waits, the child is not running: `which_children` shows it with
+//! no actor and `restarting` set, its handle has no current incarnation (and
+//! [`running`](ChildHandle::running) waits), and the messages it had not handled wait for
+//! the next incarnation. Stopping the supervisor, or `terminate_child`, cancels the wait.
+//!
+//! The intensity is the supervisor's, not each child's: a supervisor of `n` similar
+//! workers that may fail together (a pool on one database) needs `max_restarts` of at
+//! least `n` within the `period` to survive one outage of them all, and a `period`
+//! longer than the backoff's largest delay, or the restarts spread out by the backoff
+//! never add up. When a supervisor gives up and its parent restarts it, it starts from
+//! its spec again: a restarted [`DynamicSupervisor`] comes back empty, and whoever
+//! started its children must start them again (or make them children of a
+//! [`Supervisor`] with a fixed spec).
+//!
 //! # Handles that survive restarts, and messages in flight
 //!
 //! Each incarnation of a child is a new actor with a new [`ActorId`], and a ref to an old
@@ -108,6 +130,7 @@
 //! # }
 //! ```
 
+mod backoff;
 mod children;
 mod dynamic;
 mod server;
@@ -125,6 +148,7 @@ use std::collections::VecDeque;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
+pub use backoff::Backoff;
 pub use dynamic::{DynamicSupervisor, DynamicSupervisorSpec};
 pub use server::Supervisor;
 
@@ -212,6 +236,10 @@ pub struct ChildInfo {
     pub kind: ChildKind,
     /// Its restart type.
     pub restart: Restart,
+    /// Whether it waits for its restart (OTP's `restarting`): it exited, the restart is
+    /// decided, and its [`Backoff`] delay (or the retry of a restart that failed) is not
+    /// over yet.
+    pub restarting: bool,
 }
 
 /// The counts of [`count_children`](Supervisor#method.count_children), as OTP's.
@@ -323,6 +351,7 @@ pub struct SupervisorSpec {
     strategy: Strategy,
     max_restarts: u32,
     period: Duration,
+    backoff: Backoff,
     children: Vec<ChildEntry>,
     /// Where `start` learns the typed reason of a failed start.
     report: Option<Report>,
@@ -377,6 +406,7 @@ impl SupervisorSpec {
             strategy: Strategy::OneForOne,
             max_restarts: 1,
             period: Duration::from_secs(5),
+            backoff: Backoff::none(),
             children: Vec::new(),
             report: None,
         }
@@ -399,6 +429,23 @@ impl SupervisorSpec {
     pub fn intensity(mut self, max_restarts: u32, period: Duration) -> Self {
         self.max_restarts = max_restarts;
         self.period = period;
+        self
+    }
+
+    /// Waits `backoff` before each restart of a child whose own spec sets none
+    /// ([`ChildSpec::backoff`]); no wait by default, as in OTP.
+    ///
+    /// While a child waits, it is not running: [`which_children`](Supervisor#method.which_children)
+    /// shows it with no actor and `restarting` set, its handle's
+    /// [`current`](ChildHandle::current) is `None` and [`running`](ChildHandle::running)
+    /// waits, and the messages it had not handled wait for the next incarnation (a caller
+    /// whose call times out meanwhile gets [`CallError::Timeout`]). The restart counted in
+    /// the intensity when the child exited; stopping the supervisor, or
+    /// [`terminate_child`](Supervisor#method.terminate_child), cancels the wait. A restart
+    /// that fails waits again, one step longer.
+    #[must_use]
+    pub fn backoff(mut self, backoff: Backoff) -> Self {
+        self.backoff = backoff;
         self
     }
 
@@ -443,6 +490,7 @@ impl fmt::Debug for SupervisorSpec {
             .field("strategy", &self.strategy)
             .field("max_restarts", &self.max_restarts)
             .field("period", &self.period)
+            .field("backoff", &self.backoff)
             .field("children", &self.children)
             .finish_non_exhaustive()
     }
@@ -487,6 +535,7 @@ pub struct ChildSpec<B: Actor> {
     id: Cow<'static, str>,
     restart: Restart,
     shutdown: Shutdown,
+    backoff: Option<Backoff>,
     starter: Starter<B>,
 }
 
@@ -512,6 +561,7 @@ impl<B: Actor> ChildSpec<B> {
                 ChildKind::Worker => Shutdown::Timeout(DEFAULT_CHILD_SHUTDOWN),
                 ChildKind::Supervisor => Shutdown::Infinity,
             },
+            backoff: None,
             starter: Starter {
                 make: Box::new(make),
                 name: None,
@@ -534,6 +584,15 @@ impl<B: Actor> ChildSpec<B> {
     #[must_use]
     pub fn shutdown(mut self, shutdown: Shutdown) -> Self {
         self.shutdown = shutdown;
+        self
+    }
+
+    /// Waits `backoff` before each restart of this child, instead of its supervisor's
+    /// ([`SupervisorSpec::backoff`], which says what the wait means). A
+    /// [`DynamicSupervisor`] restarts its children without waiting.
+    #[must_use]
+    pub fn backoff(mut self, backoff: Backoff) -> Self {
+        self.backoff = Some(backoff);
         self
     }
 
@@ -566,6 +625,7 @@ impl<B: Actor> ChildSpec<B> {
             id: self.id,
             restart: self.restart,
             shutdown: self.shutdown,
+            backoff: self.backoff,
             start: Arc::new(self.starter),
         }
     }
@@ -787,6 +847,8 @@ pub(crate) struct ChildEntry {
     id: Cow<'static, str>,
     restart: Restart,
     shutdown: Shutdown,
+    /// Its own backoff, or `None` for its supervisor's.
+    backoff: Option<Backoff>,
     start: Arc<dyn Start>,
 }
 
@@ -806,6 +868,7 @@ impl fmt::Debug for ChildEntry {
             .field("kind", &self.start.kind())
             .field("restart", &self.restart)
             .field("shutdown", &self.shutdown)
+            .field("backoff", &self.backoff)
             .finish_non_exhaustive()
     }
 }

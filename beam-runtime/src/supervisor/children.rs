@@ -8,6 +8,9 @@ use rustc_hash::FxHashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio::time::Instant;
+
+use super::backoff::{self, Backoff};
 use super::{AnyHandoff, ChildCounts, ChildEntry, ChildInfo, ChildKind, Shutdown};
 use crate::actor::ctx::{kill_process, stop_process};
 use crate::actor::{ActorId, Process};
@@ -28,6 +31,11 @@ struct Child {
     last: Option<ActorId>,
     /// The messages its incarnations hand over to the next, for this supervisor alone.
     handoff: AnyHandoff,
+    /// Whether a restart of it is decided and waits for its backoff.
+    pending: bool,
+    /// Its restarts in a row, and when the last was decided.
+    streak: u32,
+    last_restart: Option<Instant>,
 }
 
 /// A child being stopped: killed if the stop is abandoned before it is gone (the future
@@ -71,6 +79,9 @@ impl Children {
                 running: None,
                 last: None,
                 handoff,
+                pending: false,
+                streak: 0,
+                last_restart: None,
             },
         );
         key
@@ -91,6 +102,51 @@ impl Children {
     /// The last incarnation of child `key` that ran, once one has exited.
     pub(super) fn last(&self, key: Key) -> Option<ActorId> {
         self.list.get(&key)?.last
+    }
+
+    /// The delay before the restart of child `key` decided now, by its own backoff or
+    /// `default`; a restart more than `period` after its last starts a new streak.
+    pub(super) fn backoff(
+        &mut self,
+        key: Key,
+        default: Backoff,
+        period: Duration,
+        supervisor: u64,
+    ) -> Duration {
+        let Some(child) = self.list.get_mut(&key) else {
+            return Duration::ZERO;
+        };
+        let backoff = child.spec.backoff.unwrap_or(default);
+        if backoff.is_none() {
+            return Duration::ZERO;
+        }
+        let now = Instant::now();
+        let in_a_row = child
+            .last_restart
+            .is_some_and(|at| now.duration_since(at) <= period);
+        child.streak = if in_a_row {
+            child.streak.saturating_add(1)
+        } else {
+            1
+        };
+        child.last_restart = Some(now);
+        backoff.jittered(child.streak, backoff::seed(supervisor, key, child.streak))
+    }
+
+    /// Marks the children `keys` as waiting for their restart, or not.
+    pub(super) fn set_pending(&mut self, keys: &[Key], pending: bool) {
+        for key in keys {
+            if let Some(child) = self.list.get_mut(key) {
+                child.pending = pending;
+            }
+        }
+    }
+
+    /// Whether child `key` waits for its restart and is not running; clears the mark.
+    pub(super) fn take_pending(&mut self, key: Key) -> bool {
+        self.list
+            .get_mut(&key)
+            .is_some_and(|c| c.running.is_none() && std::mem::take(&mut c.pending))
     }
 
     /// The last incarnation of child `key` spawned, started or not.
@@ -158,6 +214,7 @@ impl Children {
         self.running.insert(process.id(), key);
         if let Some(child) = self.list.get_mut(&key) {
             child.running = Some(process.clone());
+            child.pending = false;
         }
         Ok(process)
     }
@@ -230,6 +287,7 @@ impl Children {
                 actor: c.running.as_ref().map(|p| p.id()),
                 kind: c.spec.start.kind(),
                 restart: c.spec.restart,
+                restarting: c.pending,
             })
             .collect()
     }
