@@ -1143,3 +1143,22 @@ async fn stopping_during_a_backoff_cancels_the_restart_without_waiting() {
     assert_eq!(sup.wait_for_exit().await, ExitReason::Shutdown);
     assert!(handle.current().is_none());
 }
+
+#[tokio::test(start_paused = true)]
+async fn messages_queued_at_a_crash_wait_for_the_incarnation_after_the_backoff() {
+    let system = ActorSystem::new();
+    let log = Log::default();
+    let spec = worker("w", &log).backoff(Backoff::fixed(Duration::from_secs(2)));
+    let handle = spec.handle();
+    let _sup = SupervisorSpec::new()
+        .child(spec)
+        .start(&system)
+        .await
+        .unwrap();
+    let first = handle.current().unwrap();
+    let crashed = tokio::time::Instant::now();
+    first.end(End::Panic).unwrap();
+    let answers = tokio::join!(first.handled(), first.handled());
+    assert_eq!(answers, (Ok(1), Ok(2)), "answered by the next incarnation");
+    assert_eq!(crashed.elapsed(), Duration::from_secs(2));
+}
