@@ -1162,3 +1162,53 @@ async fn messages_queued_at_a_crash_wait_for_the_incarnation_after_the_backoff()
     assert_eq!(answers, (Ok(1), Ok(2)), "answered by the next incarnation");
     assert_eq!(crashed.elapsed(), Duration::from_secs(2));
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_restart_that_fails_waits_one_backoff_step_longer() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    static BROKEN: AtomicBool = AtomicBool::new(false);
+
+    /// A worker that cannot start while `BROKEN` is set.
+    struct Fragile;
+
+    #[actor]
+    impl Fragile {
+        #[init]
+        fn init() -> Result<Self, &'static str> {
+            if BROKEN.load(Ordering::SeqCst) {
+                Err("broken")
+            } else {
+                Ok(Fragile)
+            }
+        }
+
+        #[cast]
+        fn crash(&mut self) -> Result<(), &'static str> {
+            Err("crash")
+        }
+    }
+
+    let system = ActorSystem::new();
+    let ms = Duration::from_millis;
+    let spec = ChildSpec::<Fragile>::from_fn("fragile", || ())
+        .backoff(Backoff::exponential(ms(100), Duration::from_secs(10)));
+    let handle = spec.handle();
+    let sup = SupervisorSpec::new()
+        .intensity(10, Duration::from_secs(60))
+        .child(spec)
+        .start(&system)
+        .await
+        .unwrap();
+    BROKEN.store(true, Ordering::SeqCst);
+    let crashed = tokio::time::Instant::now();
+    let first = handle.current().unwrap();
+    first.crash().unwrap();
+    first.wait_for_exit().await;
+    // The restart at 100 ms fails; the next attempt waits 200 ms more.
+    tokio::time::sleep(ms(150)).await;
+    let children = sup.which_children().await.unwrap();
+    assert_eq!((children[0].actor, children[0].restarting), (None, true));
+    BROKEN.store(false, Ordering::SeqCst);
+    handle.running().await.unwrap();
+    assert_eq!(crashed.elapsed(), ms(300));
+}
