@@ -258,8 +258,14 @@ impl Supervisor {
     async fn restart_after(&mut self, keys: &[Key], delay: Duration, ctx: &mut Ctx<Self>) {
         if delay.is_zero() {
             self.restart_group(keys, ctx).await;
-            return;
+        } else {
+            self.wait_backoff(keys, delay, ctx);
         }
+    }
+
+    /// Marks the children `keys` as restarting, and restarts them from the mailbox after
+    /// `delay` (unless they are stopped or started meanwhile).
+    fn wait_backoff(&mut self, keys: &[Key], delay: Duration, ctx: &mut Ctx<Self>) {
         self.children.set_pending(keys, true);
         let keys = keys.to_vec();
         ctx.send_after(delay, SupervisorMsg::BackoffOver { keys });
@@ -298,9 +304,7 @@ impl Supervisor {
         if delay.is_zero() {
             let _ = ctx.me().retry(keys.to_vec());
         } else {
-            self.children.set_pending(keys, true);
-            let keys = keys.to_vec();
-            ctx.send_after(delay, SupervisorMsg::BackoffOver { keys });
+            self.wait_backoff(keys, delay, ctx);
         }
     }
 }
