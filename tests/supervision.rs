@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use beam_runtime::prelude::*;
 use beam_runtime::supervisor::{
-    ChildError, ChildHandle, ChildInfo, ChildKind, ChildSpec, DynamicSupervisor,
+    Backoff, ChildError, ChildHandle, ChildInfo, ChildKind, ChildSpec, DynamicSupervisor,
     DynamicSupervisorSpec, Restart, Shutdown, SpecError, Strategy, Supervisor, SupervisorError,
     SupervisorSpec,
 };
@@ -283,8 +283,8 @@ async fn exceeding_the_intensity_stops_everything_with_shutdown() {
         .unwrap();
     end(&handle.current().unwrap(), End::Panic).await;
     assert!(sup.is_alive(), "one restart is allowed");
-    // After the period, the count starts again.
-    tokio::time::advance(Duration::from_secs(5)).await;
+    // Once the restart is more than a period old, the count starts again.
+    tokio::time::advance(Duration::from_secs(5) + Duration::from_millis(1)).await;
     end(&handle.running().await.unwrap(), End::Panic).await;
     assert!(sup.count_children().await.is_ok());
     take(&log);
@@ -298,6 +298,28 @@ async fn exceeding_the_intensity_stops_everything_with_shutdown() {
         a_handle.current().is_none(),
         "a stopped child's handle shows none"
     );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_restart_exactly_one_period_old_still_counts() {
+    let system = ActorSystem::new();
+    let log = Log::default();
+    let w = worker("w", &log);
+    let handle = w.handle();
+    let sup = SupervisorSpec::new()
+        .intensity(1, Duration::from_secs(5))
+        .child(w)
+        .start(&system)
+        .await
+        .unwrap();
+    end(&handle.current().unwrap(), End::Panic).await;
+    let restarted = handle.running().await.unwrap();
+    assert!(sup.is_alive(), "one restart is allowed");
+    tokio::time::advance(Duration::from_secs(5)).await;
+    end(&restarted, End::Panic).await;
+    // On the paused clock, a supervisor still alive makes this time out at once.
+    let exit = tokio::time::timeout(Duration::from_secs(3600), sup.wait_for_exit()).await;
+    assert_eq!(exit, Ok(ExitReason::Shutdown), "two restarts within 5 s");
 }
 
 #[tokio::test(start_paused = true)]
@@ -934,4 +956,259 @@ async fn a_handle_stops_waiting_once_no_supervisor_can_start_its_child() {
     );
     assert_eq!(sup.stop().await, ExitReason::Normal);
     assert_eq!(waiting.await.unwrap(), None);
+}
+
+/// A worker whose `#[terminate]` takes a minute.
+#[derive(Clone)]
+struct Slow;
+
+#[actor]
+impl Slow {
+    #[terminate]
+    async fn terminate(&mut self) {
+        tokio::time::sleep(Duration::from_secs(60)).await;
+    }
+}
+
+/// A supervisor of one [`Slow`] worker with a 10 s shutdown, and that worker.
+async fn slow_tree(system: &ActorSystem) -> (ActorRef<Supervisor>, ActorRef<Slow>) {
+    let spec =
+        ChildSpec::<Slow>::new("slow", Slow).shutdown(Shutdown::Timeout(Duration::from_secs(10)));
+    let handle = spec.handle();
+    let sup = SupervisorSpec::new()
+        .child(spec)
+        .start(system)
+        .await
+        .unwrap();
+    (sup, handle.current().unwrap())
+}
+
+/// The system's shutdown kills, at its timeout, a supervised child its supervisor was still
+/// stopping, as it kills the supervisor.
+async fn shutdown_kills_a_child_still_stopping(timeout: Duration) {
+    let system = ActorSystem::new();
+    let (sup, child) = slow_tree(&system).await;
+    let started = tokio::time::Instant::now();
+    assert_eq!(
+        system.shutdown_with(timeout).await.unwrap_err().killed,
+        1,
+        "the supervisor is killed"
+    );
+    assert_eq!(sup.wait_for_exit().await, ExitReason::Killed);
+    let reason = tokio::time::timeout(Duration::from_secs(5), child.wait_for_exit()).await;
+    assert_eq!(reason, Ok(ExitReason::Killed), "killed, not left to stop");
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert!(system.actors().is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn shutdown_with_a_timeout_kills_children_still_stopping() {
+    shutdown_kills_a_child_still_stopping(Duration::from_secs(1)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_with_a_timeout_kills_children_still_stopping_multi_thread() {
+    shutdown_kills_a_child_still_stopping(Duration::from_millis(20)).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn killing_a_supervisor_kills_the_child_it_is_stopping() {
+    let system = ActorSystem::new();
+    let (sup, child) = slow_tree(&system).await;
+    let stopping = tokio::spawn({
+        let sup = sup.clone();
+        async move { sup.terminate_child("slow").await }
+    });
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(child.is_alive(), "still in its `#[terminate]`");
+    let started = tokio::time::Instant::now();
+    sup.kill();
+    assert_eq!(sup.wait_for_exit().await, ExitReason::Killed);
+    assert_eq!(child.wait_for_exit().await, ExitReason::Killed);
+    assert!(started.elapsed() < Duration::from_secs(1), "killed at once");
+    assert!(stopping.await.unwrap().is_err());
+}
+
+/// Whether child `id` of `sup` runs, and whether it waits for a restart.
+async fn state_of(sup: &ActorRef<Supervisor>, id: &str) -> (Option<ActorId>, bool) {
+    let children = sup.which_children().await.unwrap();
+    let child = children.iter().find(|c| c.id == id).expect("listed");
+    (child.actor, child.restarting)
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_fixed_backoff_delays_each_restart() {
+    let system = ActorSystem::new();
+    let log = Log::default();
+    let w = worker("w", &log);
+    let handle = w.handle();
+    let sup = SupervisorSpec::new()
+        .intensity(10, Duration::from_secs(60))
+        .backoff(Backoff::fixed(Duration::from_secs(1)))
+        .child(w)
+        .start(&system)
+        .await
+        .unwrap();
+    for _ in 0..3 {
+        let crashed = tokio::time::Instant::now();
+        end(&handle.current().unwrap(), End::Panic).await;
+        assert_eq!(state_of(&sup, "w").await, (None, true), "waits");
+        assert!(handle.current().is_none());
+        let next = handle.running().await.unwrap();
+        assert_eq!(crashed.elapsed(), Duration::from_secs(1));
+        assert_eq!(state_of(&sup, "w").await, (Some(next.id()), false));
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_exponential_backoff_doubles_to_its_cap_and_counts_at_the_crash() {
+    let system = ActorSystem::new();
+    let log = Log::default();
+    let ms = Duration::from_millis;
+    let w = worker("w", &log).backoff(Backoff::exponential(ms(100), ms(300)));
+    let handle = w.handle();
+    let sup = SupervisorSpec::new()
+        .intensity(3, Duration::from_secs(60))
+        .child(w)
+        .start(&system)
+        .await
+        .unwrap();
+    for expected in [100, 200, 300] {
+        let crashed = tokio::time::Instant::now();
+        end(&handle.current().unwrap(), End::Panic).await;
+        handle.running().await.unwrap();
+        assert_eq!(crashed.elapsed(), ms(expected));
+    }
+    // The fourth restart is one too many: the supervisor gives up at the crash, without
+    // waiting for a backoff.
+    let crashed = tokio::time::Instant::now();
+    end(&handle.current().unwrap(), End::Panic).await;
+    assert_eq!(sup.wait_for_exit().await, ExitReason::Shutdown);
+    assert_eq!(crashed.elapsed(), Duration::ZERO);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_backoff_streak_starts_again_after_a_quiet_period() {
+    let system = ActorSystem::new();
+    let log = Log::default();
+    let ms = Duration::from_millis;
+    let w = worker("w", &log);
+    let handle = w.handle();
+    let _sup = SupervisorSpec::new()
+        .intensity(5, Duration::from_secs(1))
+        .backoff(Backoff::exponential(ms(100), Duration::from_secs(10)))
+        .child(w)
+        .start(&system)
+        .await
+        .unwrap();
+    for expected in [100, 200, 100] {
+        let crashed = tokio::time::Instant::now();
+        end(&handle.current().unwrap(), End::Panic).await;
+        handle.running().await.unwrap();
+        assert_eq!(crashed.elapsed(), ms(expected));
+        if expected == 200 {
+            tokio::time::sleep(Duration::from_secs(2)).await;
+        }
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn stopping_during_a_backoff_cancels_the_restart_without_waiting() {
+    let system = ActorSystem::new();
+    let log = Log::default();
+    let w = worker("w", &log);
+    let handle = w.handle();
+    let sup = SupervisorSpec::new()
+        .backoff(Backoff::fixed(Duration::from_secs(3600)))
+        .child(w)
+        .child(worker("v", &log))
+        .start(&system)
+        .await
+        .unwrap();
+    end(&handle.current().unwrap(), End::Panic).await;
+    assert_eq!(state_of(&sup, "w").await, (None, true));
+    // `terminate_child` cancels the wait: no restart comes after it.
+    sup.terminate_child("w").await.unwrap();
+    assert_eq!(state_of(&sup, "w").await, (None, false));
+    tokio::time::sleep(Duration::from_secs(7200)).await;
+    assert_eq!(state_of(&sup, "w").await, (None, false));
+    assert!(handle.current().is_none());
+    // `restart_child` starts it at once.
+    sup.restart_child("w").await.unwrap();
+    let crashed = tokio::time::Instant::now();
+    end(&handle.current().unwrap(), End::Panic).await;
+    // The system's shutdown does not wait for the backoff.
+    system.shutdown().await;
+    assert_eq!(crashed.elapsed(), Duration::ZERO);
+    assert_eq!(sup.wait_for_exit().await, ExitReason::Shutdown);
+    assert!(handle.current().is_none());
+}
+
+#[tokio::test(start_paused = true)]
+async fn messages_queued_at_a_crash_wait_for_the_incarnation_after_the_backoff() {
+    let system = ActorSystem::new();
+    let log = Log::default();
+    let spec = worker("w", &log).backoff(Backoff::fixed(Duration::from_secs(2)));
+    let handle = spec.handle();
+    let _sup = SupervisorSpec::new()
+        .child(spec)
+        .start(&system)
+        .await
+        .unwrap();
+    let first = handle.current().unwrap();
+    let crashed = tokio::time::Instant::now();
+    first.end(End::Panic).unwrap();
+    let answers = tokio::join!(first.handled(), first.handled());
+    assert_eq!(answers, (Ok(1), Ok(2)), "answered by the next incarnation");
+    assert_eq!(crashed.elapsed(), Duration::from_secs(2));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_restart_that_fails_waits_one_backoff_step_longer() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    static BROKEN: AtomicBool = AtomicBool::new(false);
+
+    /// A worker that cannot start while `BROKEN` is set.
+    struct Fragile;
+
+    #[actor]
+    impl Fragile {
+        #[init]
+        fn init() -> Result<Self, &'static str> {
+            if BROKEN.load(Ordering::SeqCst) {
+                Err("broken")
+            } else {
+                Ok(Fragile)
+            }
+        }
+
+        #[cast(crash_on_err)]
+        fn crash(&mut self) -> Result<(), &'static str> {
+            Err("crash")
+        }
+    }
+
+    let system = ActorSystem::new();
+    let ms = Duration::from_millis;
+    let spec = ChildSpec::<Fragile>::from_fn("fragile", || ())
+        .backoff(Backoff::exponential(ms(100), Duration::from_secs(10)));
+    let handle = spec.handle();
+    let sup = SupervisorSpec::new()
+        .intensity(10, Duration::from_secs(60))
+        .child(spec)
+        .start(&system)
+        .await
+        .unwrap();
+    BROKEN.store(true, Ordering::SeqCst);
+    let crashed = tokio::time::Instant::now();
+    let first = handle.current().unwrap();
+    first.crash().unwrap();
+    first.wait_for_exit().await;
+    // The restart at 100 ms fails; the next attempt waits 200 ms more.
+    tokio::time::sleep(ms(150)).await;
+    let children = sup.which_children().await.unwrap();
+    assert_eq!((children[0].actor, children[0].restarting), (None, true));
+    BROKEN.store(false, Ordering::SeqCst);
+    handle.running().await.unwrap();
+    assert_eq!(crashed.elapsed(), ms(300));
 }

@@ -10,7 +10,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use beam_runtime::prelude::*;
-use beam_runtime::supervisor::{ChildSpec, DynamicSupervisorSpec, Strategy, SupervisorSpec};
+use beam_runtime::supervisor::{
+    ChildSpec, DynamicSupervisorSpec, Strategy, Supervisor, SupervisorSpec,
+};
 use beam_runtime::telemetry::{self, Event, EventName, TelemetryError, Value, events};
 
 /// One test at a time: handlers and `tracing`'s level are process-wide.
@@ -1271,4 +1273,103 @@ async fn a_subscriber_that_filters_beam_out_gets_no_span() {
     let records = recording.0.lock().unwrap().clone();
     assert_eq!(records.len(), 1, "{records:#?}");
     assert_eq!(records[0].name, "seen");
+}
+
+#[tokio::test]
+async fn a_supervisor_that_gives_up_is_a_crash_for_its_parent() {
+    let _serial = serial().await;
+    let rec = Recorder::attach("gives-up", &[events::SUPERVISOR_CRASH]);
+    let system = ActorSystem::new();
+    let worker = ChildSpec::<Worker>::new("worker", Worker);
+    let handle = worker.handle();
+    let inner = ChildSpec::<Supervisor>::new(
+        "inner",
+        SupervisorSpec::new()
+            .intensity(0, Duration::from_secs(5))
+            .child(worker),
+    );
+    let inner_handle = inner.handle();
+    let top = SupervisorSpec::new()
+        .child(inner)
+        .start(&system)
+        .await
+        .unwrap();
+    let gave_up = inner_handle.current().unwrap();
+    handle.current().unwrap().crash().unwrap();
+    assert_eq!(gave_up.wait_for_exit().await, ExitReason::Shutdown);
+    // Handled after the inner supervisor's restart.
+    top.count_children().await.unwrap();
+    let seen: Vec<Seen> = rec
+        .all()
+        .into_iter()
+        .filter(|e| e.meta("supervisor") == Some(&Owned::Pid(top.id())))
+        .collect();
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    assert_eq!(seen[0].meta("child_id"), Some(&Owned::Str("inner".into())));
+    assert_eq!(seen[0].meta("actor"), Some(&Owned::Pid(gave_up.id())));
+    assert_eq!(reason(&seen[0]), ExitReason::Shutdown);
+    system.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_restart_whose_init_fails_is_a_crash_too() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    static BROKEN: AtomicBool = AtomicBool::new(false);
+
+    /// A worker that cannot start while `BROKEN` is set.
+    struct Fragile;
+
+    #[actor]
+    impl Fragile {
+        #[init]
+        fn init() -> Result<Self, &'static str> {
+            if BROKEN.load(Ordering::SeqCst) {
+                Err("broken")
+            } else {
+                Ok(Fragile)
+            }
+        }
+
+        #[cast]
+        fn crash(&mut self) {
+            panic!("fragile crashed");
+        }
+    }
+
+    let _serial = serial().await;
+    let rec = Recorder::attach("init-fails", &[events::SUPERVISOR_CRASH]);
+    let system = ActorSystem::new();
+    let spec = ChildSpec::<Fragile>::from_fn("fragile", || ());
+    let handle = spec.handle();
+    let sup = SupervisorSpec::new()
+        .intensity(1, Duration::from_secs(5))
+        .child(spec)
+        .start(&system)
+        .await
+        .unwrap();
+    let first = handle.current().unwrap();
+    BROKEN.store(true, Ordering::SeqCst);
+    first.crash().unwrap();
+    // The restart fails, which is one restart too many.
+    assert_eq!(sup.wait_for_exit().await, ExitReason::Shutdown);
+    let seen: Vec<Seen> = rec
+        .all()
+        .into_iter()
+        .filter(|e| e.meta("supervisor") == Some(&Owned::Pid(sup.id())))
+        .collect();
+    assert_eq!(seen.len(), 2, "{seen:?}");
+    assert_eq!(
+        reason(&seen[0]),
+        ExitReason::Panic("fragile crashed".into())
+    );
+    assert_eq!(
+        seen[1].meta("child_id"),
+        Some(&Owned::Str("fragile".into()))
+    );
+    assert_eq!(reason(&seen[1]), ExitReason::Error("broken".into()));
+    let Some(Owned::Pid(attempted)) = seen[1].meta("actor") else {
+        panic!("no actor in {:?}", seen[1]);
+    };
+    assert_ne!(*attempted, first.id(), "the incarnation that did not start");
+    system.shutdown().await;
 }

@@ -267,6 +267,9 @@ pub(crate) struct Handoff<A: Actor> {
     queue: std::sync::Mutex<VecDeque<A::Msg>>,
     /// Offered each message first (a pool hands them to its other workers).
     redirect: Option<crate::supervisor::Redirect<A>>,
+    /// The id of the last incarnation spawned (0 for none), started or not: a restart
+    /// whose `#[init]` fails is reported under it.
+    spawned: AtomicU64,
 }
 
 impl<A: Actor> Handoff<A> {
@@ -274,7 +277,19 @@ impl<A: Actor> Handoff<A> {
         Self {
             queue: std::sync::Mutex::new(VecDeque::new()),
             redirect,
+            spawned: AtomicU64::new(0),
         }
+    }
+
+    /// Incarnation `id` is being spawned from these messages.
+    pub(crate) fn note_spawned(&self, id: ActorId) {
+        self.spawned.store(id.0, Ordering::Relaxed);
+    }
+
+    /// The last incarnation spawned, if any.
+    pub(crate) fn spawned(&self) -> Option<ActorId> {
+        let id = self.spawned.load(Ordering::Relaxed);
+        (id != 0).then_some(ActorId(id))
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<A::Msg>> {

@@ -35,7 +35,32 @@
 //! - **A supervisor's own exit.** If its parent exits, the supervisor stops its children
 //!   and exits with the same reason; if it is killed, its children, linked to it, are
 //!   killed with it (or stop, if they trap exits: a trapped exit from the actor that
-//!   started them is a stop).
+//!   started them is a stop). A child it was stopping when killed (by
+//!   [`ActorRef::kill`], or at the timeout of
+//!   [`ActorSystem::shutdown_with`]) is killed at once: it has begun to exit, so a kill
+//!   is the only signal that still reaches it.
+//!
+//! # Backoff, and sizing the intensity
+//!
+//! By default a child restarts as soon as it exits, as in OTP. A [`Backoff`]
+//! ([`SupervisorSpec::backoff`] for every child, [`ChildSpec::backoff`] for one) makes
+//! the supervisor wait first: a fixed delay, or one that doubles with each restart in a
+//! row up to a cap, optionally with jitter so that children that fail together do not
+//! restart together. A restart counts in the intensity when it is decided, at the exit,
+//! not when it happens: a child that keeps failing still exhausts the intensity, only
+//! more slowly. While it waits, the child is not running: `which_children` shows it with
+//! no actor and `restarting` set, its handle has no current incarnation (and
+//! [`running`](ChildHandle::running) waits), and the messages it had not handled wait for
+//! the next incarnation. Stopping the supervisor, or `terminate_child`, cancels the wait.
+//!
+//! The intensity is the supervisor's, not each child's: a supervisor of `n` similar
+//! workers that may fail together (a pool on one database) needs `max_restarts` of at
+//! least `n` within the `period` to survive one outage of them all, and a `period`
+//! longer than the backoff's largest delay, or the restarts spread out by the backoff
+//! never add up. When a supervisor gives up and its parent restarts it, it starts from
+//! its spec again: a restarted [`DynamicSupervisor`] comes back empty, and whoever
+//! started its children must start them again (or make them children of a
+//! [`Supervisor`] with a fixed spec).
 //!
 //! # Handles that survive restarts, and messages in flight
 //!
@@ -105,6 +130,7 @@
 //! # }
 //! ```
 
+mod backoff;
 mod children;
 mod dynamic;
 mod server;
@@ -122,6 +148,7 @@ use std::collections::VecDeque;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
+pub use backoff::Backoff;
 pub use dynamic::{DynamicSupervisor, DynamicSupervisorSpec};
 pub use server::Supervisor;
 
@@ -218,6 +245,10 @@ pub struct ChildInfo {
     pub kind: ChildKind,
     /// Its restart type.
     pub restart: Restart,
+    /// Whether it waits for its restart (OTP's `restarting`): it exited, the restart is
+    /// decided, and its [`Backoff`] delay (or the retry of a restart that failed) is not
+    /// over yet.
+    pub restarting: bool,
 }
 
 /// The counts of [`count_children`](Supervisor#method.count_children), as OTP's.
@@ -336,6 +367,7 @@ pub struct SupervisorSpec {
     strategy: Strategy,
     max_restarts: u32,
     period: Duration,
+    backoff: Backoff,
     children: Vec<ChildEntry>,
     /// Where `start` learns the typed reason of a failed start.
     report: Option<Report>,
@@ -392,6 +424,7 @@ impl SupervisorSpec {
             strategy: Strategy::OneForOne,
             max_restarts: 1,
             period: Duration::from_secs(5),
+            backoff: Backoff::none(),
             children: Vec::new(),
             report: None,
             refused: None,
@@ -412,13 +445,32 @@ impl SupervisorSpec {
     }
 
     /// Allows at most `max_restarts` restarts within any `period`; one more and the
-    /// supervisor gives up (stops its children and exits with `Shutdown`). `0` restarts
+    /// supervisor gives up (stops its children and exits with `Shutdown`). As in OTP, the
+    /// period includes its ends: with `intensity(1, 5 s)`, restarts at 0 s and at exactly
+    /// 5 s are two within the period. `0` restarts
     /// means the first exit that calls for a restart ends the supervisor. A zero `period`
     /// is refused when the supervisor starts.
     #[must_use]
     pub fn intensity(mut self, max_restarts: u32, period: Duration) -> Self {
         self.max_restarts = max_restarts;
         self.period = period;
+        self
+    }
+
+    /// Waits `backoff` before each restart of a child whose own spec sets none
+    /// ([`ChildSpec::backoff`]); no wait by default, as in OTP.
+    ///
+    /// While a child waits, it is not running: [`which_children`](Supervisor#method.which_children)
+    /// shows it with no actor and `restarting` set, its handle's
+    /// [`current`](ChildHandle::current) is `None` and [`running`](ChildHandle::running)
+    /// waits, and the messages it had not handled wait for the next incarnation (a caller
+    /// whose call times out meanwhile gets [`CallError::Timeout`]). The restart counted in
+    /// the intensity when the child exited; stopping the supervisor, or
+    /// [`terminate_child`](Supervisor#method.terminate_child), cancels the wait. A restart
+    /// that fails waits again, one step longer.
+    #[must_use]
+    pub fn backoff(mut self, backoff: Backoff) -> Self {
+        self.backoff = backoff;
         self
     }
 
@@ -466,6 +518,7 @@ impl fmt::Debug for SupervisorSpec {
             .field("strategy", &self.strategy)
             .field("max_restarts", &self.max_restarts)
             .field("period", &self.period)
+            .field("backoff", &self.backoff)
             .field("children", &self.children)
             .finish_non_exhaustive()
     }
@@ -513,6 +566,7 @@ pub struct ChildSpec<B: Actor> {
     id: Cow<'static, str>,
     restart: Restart,
     shutdown: Shutdown,
+    backoff: Option<Backoff>,
     starter: Starter<B>,
     /// Started from one-shot arguments: only a temporary child can be.
     once: bool,
@@ -602,6 +656,7 @@ impl<B: Actor> ChildSpec<B> {
                 ChildKind::Worker => Shutdown::Timeout(DEFAULT_CHILD_SHUTDOWN),
                 ChildKind::Supervisor => Shutdown::Infinity,
             },
+            backoff: None,
             starter: Starter {
                 make,
                 name: None,
@@ -626,6 +681,15 @@ impl<B: Actor> ChildSpec<B> {
     #[must_use]
     pub fn shutdown(mut self, shutdown: Shutdown) -> Self {
         self.shutdown = shutdown;
+        self
+    }
+
+    /// Waits `backoff` before each restart of this child, instead of its supervisor's
+    /// ([`SupervisorSpec::backoff`], which says what the wait means). A
+    /// [`DynamicSupervisor`] restarts its children without waiting.
+    #[must_use]
+    pub fn backoff(mut self, backoff: Backoff) -> Self {
+        self.backoff = Some(backoff);
         self
     }
 
@@ -666,6 +730,7 @@ impl<B: Actor> ChildSpec<B> {
             restart: self.restart,
             shutdown: self.shutdown,
             once: self.once,
+            backoff: self.backoff,
             start: Arc::new(self.starter),
         }
     }
@@ -826,6 +891,36 @@ fn kind_of<B: Actor>() -> ChildKind {
     }
 }
 
+/// Whether the exit of a child with restart type `restart` is reported as a crash: as in
+/// OTP, an abnormal exit, or any exit that gets it restarted (a permanent child is not
+/// meant to exit; a supervisor child that gave up exits with `Shutdown`).
+fn crashed(restart: Restart, reason: &ExitReason) -> bool {
+    !reason.is_normal() || restarts(restart, reason)
+}
+
+/// The exit reason of an incarnation that failed to start with `error`.
+fn start_failure(error: &SpawnError) -> ExitReason {
+    match error {
+        SpawnError::Init(message) => ExitReason::Error(message.clone()),
+        SpawnError::InitPanic(message) => ExitReason::Panic(message.clone()),
+        other => ExitReason::Error(other.to_string()),
+    }
+}
+
+/// Reports a restart of child `id` that failed with `error` as a crash of the
+/// incarnation that did not start.
+fn report_failed_restart(
+    supervisor: ActorId,
+    id: &str,
+    attempted: Option<ActorId>,
+    error: &ChildError,
+    strategy: &'static str,
+) {
+    if let (Some(actor), ChildError::Start { error, .. }) = (attempted, error) {
+        emit::child_crashed(supervisor, id, actor, &start_failure(error), strategy);
+    }
+}
+
 /// Whether a child with restart type `restart` that exited with `reason` is restarted.
 fn restarts(restart: Restart, reason: &ExitReason) -> bool {
     match restart {
@@ -854,13 +949,14 @@ impl Intensity {
     }
 
     /// Records a restart now; `false` if that makes more than `max_restarts` within
-    /// `period`, which supervisor `supervisor` then reports.
+    /// `period`, which supervisor `supervisor` then reports. As in OTP, a restart counts
+    /// while it is at most `period` old: one exactly `period` ago still does.
     fn note_restart(&mut self, supervisor: ActorId) -> bool {
         let now = Instant::now();
         while self
             .restarts
             .front()
-            .is_some_and(|&at| now.duration_since(at) >= self.period)
+            .is_some_and(|&at| now.duration_since(at) > self.period)
         {
             self.restarts.pop_front();
         }
@@ -908,6 +1004,8 @@ pub(crate) struct ChildEntry {
     shutdown: Shutdown,
     /// Started from one-shot arguments.
     once: bool,
+    /// Its own backoff, or `None` for its supervisor's.
+    backoff: Option<Backoff>,
     start: Arc<dyn Start>,
 }
 
@@ -930,6 +1028,7 @@ impl fmt::Debug for ChildEntry {
             .field("kind", &self.start.kind())
             .field("restart", &self.restart)
             .field("shutdown", &self.shutdown)
+            .field("backoff", &self.backoff)
             .finish_non_exhaustive()
     }
 }
@@ -956,6 +1055,8 @@ pub(crate) trait Start: Send + Sync + 'static {
     ) -> Starting<'a>;
     /// The incarnation that was running is gone; the handle shows none.
     fn exited(&self);
+    /// The last incarnation spawned with `handoff`, started or not.
+    fn spawned(&self, handoff: &AnyHandoff) -> Option<ActorId>;
     /// The child will not run again for now: the messages its last incarnation `last`
     /// left in `handoff` are dropped, as its teardown (their callers get its exit reason).
     fn discard(&self, last: ActorId, handoff: &AnyHandoff);
@@ -1022,6 +1123,10 @@ impl<B: Actor> Start for Starter<B> {
 
     fn exited(&self) {
         self.current.publish(None);
+    }
+
+    fn spawned(&self, handoff: &AnyHandoff) -> Option<ActorId> {
+        Self::typed(handoff).spawned()
     }
 
     fn discard(&self, last: ActorId, handoff: &AnyHandoff) {

@@ -155,7 +155,11 @@ pub mod events {
     pub const ACTOR_CAST_EXCEPTION: EventName = &["beam", "actor", "cast", "exception"];
     /// An actor exited, with its exit reason.
     pub const ACTOR_STOP: EventName = &["beam", "actor", "stop"];
-    /// A supervisor's child exited with a reason other than `Normal` or `Shutdown`.
+    /// A supervisor's child crashed: it exited with a reason other than `Normal` or
+    /// `Shutdown`, or with any reason that gets it restarted (as OTP reports a permanent
+    /// child's exit, such as a supervisor child that gave up with `Shutdown`); or a
+    /// restart of it failed in `#[init]` (`actor` is then the incarnation that did not
+    /// start).
     pub const SUPERVISOR_CRASH: EventName = &["beam", "supervisor", "crash"];
     /// A supervisor restarted a child (after its exit, or with a sibling's).
     pub const SUPERVISOR_RESTART: EventName = &["beam", "supervisor", "restart"];

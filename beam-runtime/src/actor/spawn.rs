@@ -186,6 +186,7 @@ impl<'a, A: Actor> SpawnBuilder<'a, A> {
         // A supervised actor's inherited messages come first, before its name makes it
         // reachable; if it does not start, they go back.
         if let Some(handoff) = &handoff {
+            handoff.note_spawned(shared.id);
             shared
                 .mailbox
                 .seed(handoff.take().into_iter().map(Envelope::Msg));

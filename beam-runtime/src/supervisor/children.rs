@@ -8,11 +8,15 @@ use rustc_hash::FxHashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio::time::Instant;
+
+use super::backoff::{self, Backoff};
 use super::{AnyHandoff, ChildCounts, ChildEntry, ChildInfo, ChildKind, Shutdown};
 use crate::actor::ctx::{kill_process, stop_process};
 use crate::actor::{ActorId, Process};
 use crate::deadline::Timer;
 use crate::error::SpawnError;
+use crate::signal::Signal;
 use crate::system::ActorSystem;
 
 /// Where a child stands in its supervisor's start order; keys only grow, so a child added
@@ -27,6 +31,31 @@ struct Child {
     last: Option<ActorId>,
     /// The messages its incarnations hand over to the next, for this supervisor alone.
     handoff: AnyHandoff,
+    /// Whether a restart of it is decided and waits for its backoff.
+    pending: bool,
+    /// Its restarts in a row, and when the last was decided.
+    streak: u32,
+    last_restart: Option<Instant>,
+}
+
+/// A child being stopped: killed if the stop is abandoned before it is gone (the future
+/// waiting for it dropped, because its supervisor was killed), so that a kill reaches the
+/// children a supervisor had already begun to stop.
+struct Stopping(Option<Arc<dyn Process>>);
+
+impl Stopping {
+    /// The child is gone: nothing left to kill.
+    fn done(mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for Stopping {
+    fn drop(&mut self) {
+        if let Some(process) = self.0.take() {
+            process.signal(Signal::Kill);
+        }
+    }
 }
 
 #[derive(Default)]
@@ -50,6 +79,9 @@ impl Children {
                 running: None,
                 last: None,
                 handoff,
+                pending: false,
+                streak: 0,
+                last_restart: None,
             },
         );
         key
@@ -70,6 +102,57 @@ impl Children {
     /// The last incarnation of child `key` that ran, once one has exited.
     pub(super) fn last(&self, key: Key) -> Option<ActorId> {
         self.list.get(&key)?.last
+    }
+
+    /// The delay before the restart of child `key` decided now, by its own backoff or
+    /// `default`; a restart more than `period` after its last starts a new streak.
+    pub(super) fn backoff(
+        &mut self,
+        key: Key,
+        default: Backoff,
+        period: Duration,
+        supervisor: u64,
+    ) -> Duration {
+        let Some(child) = self.list.get_mut(&key) else {
+            return Duration::ZERO;
+        };
+        let backoff = child.spec.backoff.unwrap_or(default);
+        if backoff.is_none() {
+            return Duration::ZERO;
+        }
+        let now = Instant::now();
+        let in_a_row = child
+            .last_restart
+            .is_some_and(|at| now.duration_since(at) <= period);
+        child.streak = if in_a_row {
+            child.streak.saturating_add(1)
+        } else {
+            1
+        };
+        child.last_restart = Some(now);
+        backoff.jittered(child.streak, backoff::seed(supervisor, key, child.streak))
+    }
+
+    /// Marks the children `keys` as waiting for their restart, or not.
+    pub(super) fn set_pending(&mut self, keys: &[Key], pending: bool) {
+        for key in keys {
+            if let Some(child) = self.list.get_mut(key) {
+                child.pending = pending;
+            }
+        }
+    }
+
+    /// Whether child `key` waits for its restart and is not running; clears the mark.
+    pub(super) fn take_pending(&mut self, key: Key) -> bool {
+        self.list
+            .get_mut(&key)
+            .is_some_and(|c| c.running.is_none() && std::mem::take(&mut c.pending))
+    }
+
+    /// The last incarnation of child `key` spawned, started or not.
+    pub(super) fn spawned(&self, key: Key) -> Option<ActorId> {
+        let child = self.list.get(&key)?;
+        child.spec.start.spawned(&child.handoff)
     }
 
     /// The child whose running incarnation is `actor`.
@@ -131,6 +214,7 @@ impl Children {
         self.running.insert(process.id(), key);
         if let Some(child) = self.list.get_mut(&key) {
             child.running = Some(process.clone());
+            child.pending = false;
         }
         Ok(process)
     }
@@ -156,15 +240,20 @@ impl Children {
         child.last = Some(id);
         child.spec.start.exited();
         let table = system.deadlines();
+        // Out of the running list, yet not gone: killed if the supervisor is killed (or
+        // its system's shutdown times out) while it waits for this stop.
+        let stopping = Stopping(Some(process));
+        let process = stopping.0.as_deref().expect("set above");
         match child.spec.shutdown {
-            Shutdown::BrutalKill => kill_process(&*process).await,
+            Shutdown::BrutalKill => kill_process(process).await,
             Shutdown::Timeout(timeout) => {
-                stop_process(&*process, &mut Timer::after(table, timeout)).await;
+                stop_process(process, &mut Timer::after(table, timeout)).await;
             }
             Shutdown::Infinity => {
-                stop_process(&*process, &mut Timer::after(table, Duration::MAX)).await;
+                stop_process(process, &mut Timer::after(table, Duration::MAX)).await;
             }
         }
+        stopping.done();
         Some(id)
     }
 
@@ -198,6 +287,7 @@ impl Children {
                 actor: c.running.as_ref().map(|p| p.id()),
                 kind: c.spec.start.kind(),
                 restart: c.spec.restart,
+                restarting: c.pending,
             })
             .collect()
     }

@@ -7,7 +7,8 @@ use std::time::Duration;
 use super::children::{Children, Key};
 use super::{
     Answer, ChildCounts, ChildEntry, ChildError, ChildInfo, ChildSpec, Intensity, Report, Restart,
-    Shutdown, SpecError, Started, SupervisorError, reported, restarts, start_top,
+    Shutdown, SpecError, Started, SupervisorError, crashed, report_failed_restart, reported,
+    restarts, start_top,
 };
 use crate::actor::{Actor, ActorId, ActorRef, Ctx, Process};
 use crate::error::CallError;
@@ -224,7 +225,7 @@ impl DynamicSupervisor {
             return;
         };
         self.children.exited(key, from);
-        if !reason.is_normal() {
+        if crashed(self.children.spec(key).restart, &reason) {
             let id = &self.children.spec(key).id;
             emit::child_crashed(ctx.id(), id, from, &reason, ONE_FOR_ONE);
         }
@@ -244,11 +245,26 @@ impl DynamicSupervisor {
     async fn restart(&mut self, key: Key, ctx: &mut Ctx<Self>) {
         let me: Arc<dyn Process> = ctx.me().shared().clone();
         let old = self.children.last(key);
-        if let Ok(new) = self.children.start(key, &ctx.system().clone(), me).await {
-            let id = &self.children.spec(key).id;
-            emit::child_restarted(ctx.id(), id, old, new.id(), ONE_FOR_ONE);
-            return;
-        }
+        let error = match self.children.start(key, &ctx.system().clone(), me).await {
+            Ok(new) => {
+                let id = &self.children.spec(key).id;
+                emit::child_restarted(ctx.id(), id, old, new.id(), ONE_FOR_ONE);
+                return;
+            }
+            Err(error) => error,
+        };
+        let id = &self.children.spec(key).id;
+        let error = ChildError::Start {
+            id: id.to_string(),
+            error,
+        };
+        report_failed_restart(
+            ctx.id(),
+            id,
+            self.children.spawned(key),
+            &error,
+            ONE_FOR_ONE,
+        );
         if !self.intensity.note_restart(ctx.id()) {
             ctx.stop_with(ExitReason::Shutdown);
             return;

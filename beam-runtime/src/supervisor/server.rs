@@ -5,8 +5,9 @@ use std::time::Duration;
 
 use super::children::{Children, Key};
 use super::{
-    Answer, ChildCounts, ChildEntry, ChildError, ChildInfo, ChildSpec, Intensity, Restart, Started,
-    Strategy, SupervisorError, SupervisorSpec, reported, restarts,
+    Answer, Backoff, ChildCounts, ChildEntry, ChildError, ChildInfo, ChildSpec, Intensity, Restart,
+    Started, Strategy, SupervisorError, SupervisorSpec, crashed, report_failed_restart, reported,
+    restarts,
 };
 use crate::actor::{Actor, ActorId, ActorRef, Ctx, Process};
 use crate::error::CallError;
@@ -23,6 +24,8 @@ use crate::telemetry::emit;
 pub struct Supervisor {
     strategy: Strategy,
     intensity: Intensity,
+    /// The backoff of children whose spec sets none.
+    backoff: Backoff,
     children: Children,
 }
 
@@ -31,6 +34,7 @@ impl std::fmt::Debug for Supervisor {
         f.debug_struct("Supervisor")
             .field("strategy", &self.strategy)
             .field("intensity", &self.intensity)
+            .field("backoff", &self.backoff)
             .field("children", &self.children.infos())
             .finish_non_exhaustive()
     }
@@ -71,6 +75,8 @@ impl Supervisor {
     async fn terminate_one(&mut self, id: String, ctx: &mut Ctx<Self>) -> Answer<()> {
         let key = self.find(&id)?;
         self.children.stop(key, &ctx.system().clone()).await;
+        // A restart waiting for its backoff is cancelled.
+        self.children.set_pending(&[key], false);
         if self.children.spec(key).restart == Restart::Temporary {
             self.children.remove(key);
         } else {
@@ -89,6 +95,18 @@ impl Supervisor {
             .filter(|&k| self.children.is_stopped(k))
             .collect();
         self.restart_group(&keys, ctx).await;
+    }
+
+    /// The backoff of the children `keys` is over: restarts those still waiting.
+    #[cast]
+    async fn backoff_over(&mut self, keys: Vec<Key>, ctx: &mut Ctx<Self>) {
+        let keys: Vec<Key> = keys
+            .into_iter()
+            .filter(|&k| self.children.take_pending(k))
+            .collect();
+        if !keys.is_empty() {
+            self.restart_group(&keys, ctx).await;
+        }
     }
 
     #[call]
@@ -135,6 +153,7 @@ impl Supervisor {
         let mut sup = Supervisor {
             strategy: spec.strategy,
             intensity: Intensity::new(spec.max_restarts, spec.period),
+            backoff: spec.backoff,
             children: Children::default(),
         };
         let keys: Vec<Key> = spec
@@ -182,11 +201,11 @@ impl Supervisor {
             return;
         };
         self.children.exited(key, from);
-        if !reason.is_normal() {
+        let restart = self.children.spec(key).restart;
+        if crashed(restart, &reason) {
             let id = &self.children.spec(key).id;
             emit::child_crashed(ctx.id(), id, from, &reason, self.strategy.name());
         }
-        let restart = self.children.spec(key).restart;
         if !restarts(restart, &reason) {
             if restart == Restart::Temporary {
                 self.children.remove(key);
@@ -201,12 +220,13 @@ impl Supervisor {
             return;
         }
         let system = ctx.system().clone();
+        let delay = self.backoff_of(key, ctx);
         // The group that restarts with it, in start order.
         let group = match self.strategy {
             Strategy::OneForOne => {
                 // The child alone: no group to gather (and nothing to allocate).
                 self.children.stop(key, &system).await;
-                self.restart_group(&[key], ctx).await;
+                self.restart_after(&[key], delay, ctx).await;
                 return;
             }
             Strategy::OneForAll => self.children.keys(),
@@ -223,7 +243,32 @@ impl Supervisor {
             }
         }
         restarting.reverse();
-        self.restart_group(&restarting, ctx).await;
+        self.restart_after(&restarting, delay, ctx).await;
+    }
+
+    /// The delay before the restart of child `key` decided now.
+    fn backoff_of(&mut self, key: Key, ctx: &Ctx<Self>) -> Duration {
+        let period = self.intensity.period;
+        self.children
+            .backoff(key, self.backoff, period, ctx.id().as_u64())
+    }
+
+    /// Restarts the children `keys` now, or after `delay` from the mailbox (they wait,
+    /// marked as restarting, and the supervisor goes on handling messages).
+    async fn restart_after(&mut self, keys: &[Key], delay: Duration, ctx: &mut Ctx<Self>) {
+        if delay.is_zero() {
+            self.restart_group(keys, ctx).await;
+        } else {
+            self.wait_backoff(keys, delay, ctx);
+        }
+    }
+
+    /// Marks the children `keys` as restarting, and restarts them from the mailbox after
+    /// `delay` (unless they are stopped or started meanwhile).
+    fn wait_backoff(&mut self, keys: &[Key], delay: Duration, ctx: &mut Ctx<Self>) {
+        self.children.set_pending(keys, true);
+        let keys = keys.to_vec();
+        ctx.send_after(delay, SupervisorMsg::BackoffOver { keys });
     }
 
     /// Starts the children `keys` in order. If one fails, those started are stopped
@@ -233,8 +278,13 @@ impl Supervisor {
         let mut started = 0;
         for &key in keys {
             let old = self.children.last(key);
-            let Ok(new) = self.start_child(key, ctx).await else {
-                break;
+            let new = match self.start_child(key, ctx).await {
+                Ok(new) => new,
+                Err(error) => {
+                    let (id, attempted) = (&self.children.spec(key).id, self.children.spawned(key));
+                    report_failed_restart(ctx.id(), id, attempted, &error, self.strategy.name());
+                    break;
+                }
             };
             let id = &self.children.spec(key).id;
             emit::child_restarted(ctx.id(), id, old, new.id(), self.strategy.name());
@@ -250,7 +300,12 @@ impl Supervisor {
             ctx.stop_with(ExitReason::Shutdown);
             return;
         }
-        let _ = ctx.me().retry(keys.to_vec());
+        let delay = self.backoff_of(keys[started], ctx);
+        if delay.is_zero() {
+            let _ = ctx.me().retry(keys.to_vec());
+        } else {
+            self.wait_backoff(keys, delay, ctx);
+        }
     }
 }
 
