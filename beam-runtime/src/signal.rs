@@ -326,7 +326,7 @@ impl Watcher {
 ///
 /// #[actor]
 /// impl Worker {
-///     #[cast]
+///     #[cast(crash_on_err)]
 ///     fn fail(&mut self) -> Result<(), String> {
 ///         Err("disk full".into())
 ///     }
