@@ -1,6 +1,7 @@
 //! Call and cast semantics: timeouts, dead and self targets, crashes mid-call, late and
 //! deferred replies, per-sender ordering and bounded mailboxes.
 
+use std::future::{Future, IntoFuture};
 use std::time::Duration;
 
 use beam_runtime::DEFAULT_CALL_TIMEOUT;
@@ -486,4 +487,128 @@ async fn the_deadline_task_ends_with_its_system() {
         tokio::task::yield_now().await;
     }
     assert_eq!(metrics.num_alive_tasks(), 0);
+}
+
+/// Spends `d` of tokio's paused clock synchronously, as a handler that works that long
+/// would: `tokio::time::advance` moves the clock when first polled.
+fn spend(d: Duration) {
+    let mut advance = std::pin::pin!(tokio::time::advance(d));
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    let _ = advance.as_mut().poll(&mut cx);
+}
+
+/// Works for a while before it answers.
+struct Slow {
+    handled: u32,
+}
+
+#[actor]
+impl Slow {
+    /// Works `ms` of the paused clock, synchronously.
+    #[call]
+    fn work(&mut self, ms: u64) -> u32 {
+        spend(Duration::from_millis(ms));
+        self.handled += 1;
+        self.handled
+    }
+
+    /// Works `ms` of the paused clock, yielding once on the way.
+    #[call]
+    async fn work_async(&mut self, ms: u64) -> u32 {
+        tokio::time::advance(Duration::from_millis(ms)).await;
+        self.handled += 1;
+        self.handled
+    }
+
+    /// Sleeps `ms` of real time, blocking its thread.
+    #[call]
+    fn block(&mut self, ms: u64) -> u32 {
+        std::thread::sleep(Duration::from_millis(ms));
+        self.handled += 1;
+        self.handled
+    }
+
+    #[call]
+    fn handled(&self) -> u32 {
+        self.handled
+    }
+}
+
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn a_reply_after_the_deadline_is_a_timeout_even_when_answered_in_place() {
+    let system = ActorSystem::new();
+    let slow = system.spawn::<Slow>(Slow { handled: 0 }).await.unwrap();
+    // Run in place (nothing says it is slow yet): the reply is there when the call
+    // returns, 300 ms after it was sent, and dropped.
+    let start = Instant::now();
+    let late = slow.work(300).timeout(Duration::from_millis(30)).await;
+    assert_eq!(late, Err(CallError::Timeout));
+    assert_eq!(start.elapsed(), Duration::from_millis(300));
+    // The handler ran: only its reply was dropped.
+    assert_eq!(slow.handled().await, Ok(1));
+    // The same with a handler that yields: its reply comes in a later round, still late.
+    let start = Instant::now();
+    let late = slow
+        .work_async(300)
+        .timeout(Duration::from_millis(30))
+        .await;
+    assert_eq!(late, Err(CallError::Timeout));
+    assert_eq!(start.elapsed(), Duration::from_millis(300));
+    // Within a budget that allows it, the same handler answers.
+    assert_eq!(slow.work(300).timeout(Duration::from_secs(1)).await, Ok(3));
+    system.shutdown().await;
+}
+
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn a_handler_known_to_overrun_the_timeout_is_not_run_in_place() {
+    let system = ActorSystem::new();
+    let slow = system.spawn::<Slow>(Slow { handled: 0 }).await.unwrap();
+    let first = slow.work(300).timeout(Duration::from_millis(30)).await;
+    assert_eq!(first, Err(CallError::Timeout));
+    // It took 300 ms last time: a call that allows 30 ms leaves it to the scheduler.
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    let mut call = std::pin::pin!(
+        slow.work(300)
+            .timeout(Duration::from_millis(30))
+            .into_future()
+    );
+    assert!(call.as_mut().poll(&mut cx).is_pending());
+    assert_eq!(
+        slow.handled().timeout(Duration::MAX).into_future().await,
+        Ok(2)
+    );
+    assert_eq!(call.await, Err(CallError::Timeout));
+    // One that allows ten times as long runs it in place, answered in its first poll.
+    let mut call = std::pin::pin!(slow.work(300).timeout(Duration::from_secs(3)).into_future());
+    assert_eq!(call.as_mut().poll(&mut cx), std::task::Poll::Ready(Ok(3)));
+    system.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_blocking_handler_cannot_hold_a_call_past_its_timeout_on_two_workers() {
+    let system = ActorSystem::new();
+    let slow = system.spawn::<Slow>(Slow { handled: 0 }).await.unwrap();
+    // The first call cannot know: it runs the handler in place, and its reply is late.
+    let start = std::time::Instant::now();
+    let first = slow.block(400).timeout(Duration::from_millis(30)).await;
+    assert_eq!(first, Err(CallError::Timeout));
+    assert!(start.elapsed() >= Duration::from_millis(400));
+    // The actor is known to take 400 ms: it runs on the other worker, and the call gives
+    // up at its timeout.
+    let start = std::time::Instant::now();
+    let second = slow.block(400).timeout(Duration::from_millis(30)).await;
+    let waited = start.elapsed();
+    assert_eq!(second, Err(CallError::Timeout));
+    assert!(waited < Duration::from_millis(300), "waited {waited:?}");
+    // A timeout around the call cuts it too.
+    let start = std::time::Instant::now();
+    let outer = tokio::time::timeout(
+        Duration::from_millis(30),
+        slow.block(400).timeout(Duration::from_millis(100)),
+    )
+    .await;
+    let waited = start.elapsed();
+    assert!(outer.is_err());
+    assert!(waited < Duration::from_millis(300), "waited {waited:?}");
+    system.shutdown().await;
 }

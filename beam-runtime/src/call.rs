@@ -32,6 +32,7 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::Ordering;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -83,10 +84,8 @@ pin_project! {
     /// [`CallError::NoProc`] if the actor is not alive and with [`CallError::CallingSelf`]
     /// if an actor calls itself; with [`CallError::Exited`] if the actor dies before
     /// replying, and with [`CallError::Timeout`] after [`DEFAULT_CALL_TIMEOUT`] or the
-    /// time given to [`timeout`](Self::timeout), counted from the end of the scheduling
-    /// round in which the call is sent (the caller yields once, as
-    /// [`tokio::task::yield_now`] does: most calls are answered within that round and never
-    /// arm a timer). The timeout includes any wait for room in a bounded mailbox.
+    /// time given to [`timeout`](Self::timeout), counted from the first poll, when the call
+    /// is sent. The timeout includes any wait for room in a bounded mailbox.
     ///
     /// Sending to an idle actor runs the actor at once, within this poll, on the caller's
     /// thread: a synchronous handler's reply is ready before the first poll returns. Its
@@ -94,6 +93,33 @@ pin_project! {
     /// tokio task, so `tokio::task::id()` and tokio task-locals are the caller's there. An
     /// actor that is already running or queued, or a call nested more than 8 deep in such
     /// runs, is left to the system's scheduler.
+    ///
+    /// # What a timeout guarantees
+    ///
+    /// - **Never a late answer.** A reply that comes after the deadline (by a millisecond
+    ///   or more, the timers' resolution) is dropped and the call returns
+    ///   `Err(CallError::Timeout)`, as OTP's `gen_server:call/3` does: also when the handler
+    ///   ran in place, and on any runtime. The handler's effects stay; only the reply is
+    ///   lost.
+    /// - **A handler known to be slow does not hold the caller.** A call runs the actor in
+    ///   place only within its budget: if the actor took more than half of this call's
+    ///   timeout to answer its last timed call (measured in place, or from send to reply
+    ///   when queued), the call leaves the actor to the system's scheduler and waits with
+    ///   its deadline armed. On a multi-thread runtime another worker runs the handler, and
+    ///   the call (or a `tokio::time::timeout` around it) gives up at its deadline even if
+    ///   the handler blocks its thread.
+    /// - **What nothing can prevent.** A synchronous handler cannot be interrupted. The
+    ///   first time a handler takes longer than it did before while it runs in place, the
+    ///   caller waits for it (and gets `Err(Timeout)` if the deadline passed meanwhile);
+    ///   the actor then counts as slow for the calls that follow. On a `current_thread`
+    ///   runtime a blocking handler blocks every task wherever it runs: there the guarantee
+    ///   is the first one, once control comes back. Handlers that may block should hand
+    ///   the work to `tokio::task::spawn_blocking` and answer later through
+    ///   [`Reply`](crate::Reply).
+    ///
+    /// A call without a limit (`Duration::MAX`) always runs an idle actor in place and
+    /// reads no clock; a timed call reads tokio's clock when sent and when it gets its
+    /// reply.
     #[must_use = "a call does nothing unless awaited"]
     pub struct Call<'a, A: Actor, T> {
         target: &'a RawRef<A>,
@@ -101,6 +127,8 @@ pin_project! {
         rx: oneshot::Receiver<Option<T>>,
         stage: Stage<'a>,
         deadline: Deadline,
+        // When it was sent, if it has a deadline.
+        sent: Option<Instant>,
     }
 
     impl<'a, A: Actor, T> PinnedDrop for Call<'a, A, T> {
@@ -123,6 +151,7 @@ impl<'a, A: Actor, T> Call<'a, A, T> {
             rx,
             stage: Stage::Start,
             deadline: Deadline::after(DEFAULT_CALL_TIMEOUT),
+            sent: None,
         }
     }
 
@@ -144,6 +173,8 @@ impl<A: Actor, T> Future for Call<'_, A, T> {
         let this = self.project();
         let shared = &*this.target.shared;
         let table = shared.system.deadlines();
+        // The time of this poll, once read.
+        let mut now: Option<Instant> = None;
         let out = loop {
             match this.stage {
                 Stage::Start => {
@@ -160,7 +191,14 @@ impl<A: Actor, T> Future for Call<'_, A, T> {
                         Err(SendError::NoProc) => break Err(CallError::NoProc),
                     }
                     let msg = this.msg.take().expect("a call sends once");
-                    let pushed = run_in_place(|| shared.mailbox.push(Envelope::Msg(msg)));
+                    let pushed = match *this.deadline {
+                        Deadline::After(timeout) => {
+                            let start = Instant::now();
+                            *this.sent = Some(start);
+                            send_timed(shared, msg, this.deadline, start, timeout, &mut now)
+                        }
+                        _ => run_in_place(|| shared.mailbox.push(Envelope::Msg(msg))).0,
+                    };
                     if pushed.is_err() {
                         break Err(CallError::NoProc);
                     }
@@ -185,7 +223,13 @@ impl<A: Actor, T> Future for Call<'_, A, T> {
                     },
                 },
                 Stage::Waiting => match Pin::new(&mut *this.rx).poll(cx) {
-                    Poll::Ready(Ok(Some(value))) => break Ok(value),
+                    // A reply that comes after the deadline is dropped.
+                    Poll::Ready(Ok(Some(value))) => {
+                        match answered(shared, this.deadline, *this.sent, now) {
+                            true => break Ok(value),
+                            false => break Err(CallError::Timeout),
+                        }
+                    }
                     Poll::Ready(Ok(None)) => break Err(CallError::NoReply),
                     // The actor is going down: wait for its final reason (after its
                     // `#[terminate]`), still within the deadline.
@@ -193,7 +237,12 @@ impl<A: Actor, T> Future for Call<'_, A, T> {
                         *this.stage = Stage::Exiting(Box::pin(shared.exit.notified()));
                     }
                     Poll::Pending => match expired(this.deadline, table, cx) {
-                        true => break Err(CallError::Timeout),
+                        true => {
+                            if let Some(sent) = *this.sent {
+                                record(shared, sent, Instant::now(), true);
+                            }
+                            break Err(CallError::Timeout);
+                        }
                         false => return Poll::Pending,
                     },
                 },
@@ -217,6 +266,73 @@ impl<A: Actor, T> Future for Call<'_, A, T> {
         *this.stage = Stage::Done;
         this.deadline.clear(table);
         Poll::Ready(out)
+    }
+}
+
+/// Sends a call that has a deadline: in place (see [`run_in_place`]) only if the actor
+/// answered its last timed call within half of `timeout`, so a handler known to take
+/// longer runs elsewhere and cannot hold the caller past its deadline. Starts `deadline`
+/// at `start` (a call that is not run in place registers it on its first wait, without
+/// the yield, which would leave it to its own thread), and records how long a run in
+/// place took, leaving the time read after it in `now`.
+#[inline]
+fn send_timed<A: Actor>(
+    shared: &crate::actor::Shared<A>,
+    msg: A::Msg,
+    deadline: &mut Deadline,
+    start: Instant,
+    timeout: Duration,
+    now: &mut Option<Instant>,
+) -> Result<(), Envelope<A>> {
+    let last = shared.answer_us.load(Ordering::Relaxed);
+    let in_place = u128::from(last) * 2 <= timeout.as_micros();
+    deadline.start(start, in_place);
+    if !in_place {
+        return shared.mailbox.push(Envelope::Msg(msg));
+    }
+    let (pushed, ran) = run_in_place(|| shared.mailbox.push(Envelope::Msg(msg)));
+    if ran {
+        let after = Instant::now();
+        record(shared, start, after, false);
+        *now = Some(after);
+    }
+    pushed
+}
+
+/// Whether a reply that has come is in time (it is dropped otherwise); a reply that did
+/// not come in the poll that sent the call (whose time is `now`) also records how long the
+/// actor took to answer.
+#[inline]
+fn answered<A: Actor>(
+    shared: &crate::actor::Shared<A>,
+    deadline: &Deadline,
+    sent: Option<Instant>,
+    now: Option<Instant>,
+) -> bool {
+    if matches!(deadline, Deadline::Never) {
+        return true;
+    }
+    let now = match now {
+        Some(now) => now,
+        None => {
+            let now = Instant::now();
+            if let Some(sent) = sent {
+                record(shared, sent, now, false);
+            }
+            now
+        }
+    };
+    !deadline.passed(now)
+}
+
+/// Records that the actor took from `sent` to `now` to answer (`at_least`: or longer, as
+/// the call timed out).
+#[inline]
+fn record<A: Actor>(shared: &crate::actor::Shared<A>, sent: Instant, now: Instant, at_least: bool) {
+    let took = u32::try_from(now.saturating_duration_since(sent).as_micros()).unwrap_or(u32::MAX);
+    let last = shared.answer_us.load(Ordering::Relaxed);
+    if last != took && !(at_least && last > took) {
+        shared.answer_us.store(took, Ordering::Relaxed);
     }
 }
 

@@ -62,6 +62,9 @@ enum State {
     Orphaned,
 }
 
+/// The resolution of tokio's timers, and so of deadlines.
+const RESOLUTION: Duration = Duration::from_millis(1);
+
 /// How many wakers the timer task collects before waking them outside the lock.
 const WAKE_BATCH: usize = 32;
 
@@ -266,23 +269,26 @@ async fn serve(table: Weak<Deadlines>) {
     .await;
 }
 
-/// A call's deadline: counted from the end of the call's first scheduling round (below)
+/// A call's deadline: counted from the moment the call is sent (or a wait first polled)
 /// and registered in its system's table, or a tokio timer of its own when no timer task
 /// serves the table.
 ///
-/// A wait first yields for one scheduling round, the way [`tokio::task::yield_now`] does:
-/// the scheduler polls it again once it has run every task already ready and polled its
-/// drivers (and at least every 61 tasks on a multi-thread runtime, so a busy worker does
+/// A wait may first yield for one scheduling round, the way [`tokio::task::yield_now`]
+/// does: the scheduler polls it again once it has run every task already ready and polled
+/// its drivers (and at least every 61 tasks on a multi-thread runtime, so a busy worker does
 /// not hold it back). Most calls are answered within that round, since the actor was
-/// woken before the caller yielded, so they neither read the clock nor touch the table;
-/// the deadline counts from the end of the round. Unlike waking itself, such a yield does
-/// not hand the caller to another worker of a multi-thread runtime.
+/// woken before the caller yielded, so they never touch the table. Unlike waking itself,
+/// such a yield does not hand the caller to another worker of a multi-thread runtime, so a
+/// wait that must not depend on its own thread (the callee is known to be slow) registers
+/// at once instead ([`Deadline::start`]). Either way the deadline counts from the start,
+/// not from the end of the round.
 #[derive(Debug)]
 pub(crate) enum Deadline {
-    /// Not waiting yet.
+    /// Not started: the deadline is `timeout` after the start.
     After(Duration),
-    /// Waited once, for one scheduling round; the deadline counts from the end of it.
-    Yielded(Duration),
+    /// Started, deadline known; the first wait yields one scheduling round before it
+    /// registers.
+    Soon(Instant),
     /// Known, not registered.
     At(Instant),
     /// Slot `key` of the table.
@@ -301,12 +307,44 @@ impl Deadline {
         Self::After(timeout)
     }
 
-    /// `Ready` once the deadline has passed.
+    /// Starts the clock at `now`, unless it runs already (or the wait is unlimited):
+    /// the deadline is then fixed. `yield_first` keeps the first wait's round of grace
+    /// (see [`Deadline`]); without it the first wait registers at once. Returns the
+    /// deadline, `None` for an unlimited wait.
+    pub(crate) fn start(&mut self, now: Instant, yield_first: bool) -> Option<Instant> {
+        if let Self::After(timeout) = *self {
+            let at = now.checked_add(timeout).unwrap_or_else(|| now + FOREVER);
+            *self = match yield_first {
+                true => Self::Soon(at),
+                false => Self::At(at),
+            };
+        }
+        self.at()
+    }
+
+    /// The deadline, once started (`None` before, or for an unlimited wait).
+    pub(crate) fn at(&self) -> Option<Instant> {
+        match self {
+            Self::Soon(at) | Self::At(at) | Self::Registered { at, .. } => Some(*at),
+            Self::Own(sleep) => Some(sleep.deadline()),
+            Self::After(_) | Self::Never => None,
+        }
+    }
+
+    /// Whether the deadline had passed at `now` (never, before it started), at the
+    /// timer's resolution: by a millisecond or more.
+    pub(crate) fn passed(&self, now: Instant) -> bool {
+        self.at()
+            .is_some_and(|at| now.saturating_duration_since(at) >= RESOLUTION)
+    }
+
+    /// `Ready` once the deadline has passed. A wait not started yet starts now.
     pub(crate) fn poll(&mut self, table: &Deadlines, cx: &mut Context<'_>) -> Poll<()> {
         loop {
             match self {
-                Self::After(timeout) => {
-                    *self = Self::Yielded(*timeout);
+                Self::After(timeout) => *self = Self::Soon(deadline_after(*timeout)),
+                Self::Soon(at) => {
+                    *self = Self::At(*at);
                     // Polled again after everything already scheduled has run (at once,
                     // outside a tokio runtime). The yield's first poll only hands the
                     // waker to the scheduler; it need not be kept.
@@ -314,7 +352,6 @@ impl Deadline {
                     debug_assert!(yielded.is_pending());
                     return Poll::Pending;
                 }
-                Self::Yielded(timeout) => *self = Self::At(deadline_after(*timeout)),
                 Self::At(at) => {
                     // A deadline already passed fires on the timer task's next look.
                     let at = *at;
@@ -366,7 +403,7 @@ impl<'a> Timer<'a> {
     /// A deadline `timeout` after the first wait.
     pub(crate) fn after(table: &'a Deadlines, timeout: Duration) -> Self {
         Self {
-            deadline: Deadline::After(timeout),
+            deadline: Deadline::after(timeout),
             table,
         }
     }
@@ -382,6 +419,17 @@ impl<'a> Timer<'a> {
     /// `Ready` once the deadline has passed.
     pub(crate) fn poll(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         self.deadline.poll(self.table, cx)
+    }
+
+    /// Starts the clock now if it does not run yet, to be registered on the first wait
+    /// (without the yield, which would leave the wait to its own thread: the waiter must
+    /// be woken at its deadline even while that thread is busy); the deadline (`None`:
+    /// unlimited).
+    pub(crate) fn start(&mut self) -> Option<Instant> {
+        match self.deadline {
+            Deadline::After(_) => self.deadline.start(Instant::now(), false),
+            _ => self.deadline.at(),
+        }
     }
 }
 

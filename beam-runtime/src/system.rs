@@ -243,7 +243,7 @@ impl ActorSystem {
     ) -> impl Future<Output = ExitReason> + Send + use<A> {
         let shared = actor.shared().clone();
         // An idle actor stops at once, in place.
-        let queued = shared.request_stop(ExitReason::Normal);
+        let queued = shared.request_stop(ExitReason::Normal, None);
         let own = current_actor() == Some(shared.id);
         async move {
             if !queued {
@@ -266,7 +266,9 @@ impl ActorSystem {
     }
 
     /// Like [`shutdown`](Self::shutdown) with a timeout of your choice; the error counts
-    /// the actors that had to be killed.
+    /// the actors that had to be killed (an actor whose exit ends past the timeout ends
+    /// [`ExitReason::Killed`] and counts too, even if its synchronous `#[terminate]` could
+    /// not be interrupted).
     pub async fn shutdown_with(&self, timeout: Duration) -> Result<(), ShutdownError> {
         let started = tokio::time::Instant::now();
         let mut deadline = Timer::at(self.deadlines(), deadline_after(timeout));
