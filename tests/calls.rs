@@ -1,6 +1,7 @@
 //! Call and cast semantics: timeouts, dead and self targets, crashes mid-call, late and
 //! deferred replies, per-sender ordering and bounded mailboxes.
 
+use std::future::{Future, IntoFuture};
 use std::time::Duration;
 
 use beam_runtime::DEFAULT_CALL_TIMEOUT;
@@ -484,4 +485,120 @@ async fn the_deadline_task_ends_with_its_system() {
         tokio::task::yield_now().await;
     }
     assert_eq!(metrics.num_alive_tasks(), 0);
+}
+
+/// Works for a while before it answers, blocking its thread (a synchronous handler that
+/// computes, or calls blocking code).
+struct Slow {
+    handled: u32,
+}
+
+#[actor]
+impl Slow {
+    /// Blocks its thread for `ms` of real time.
+    #[call]
+    fn block(&mut self, ms: u64) -> u32 {
+        std::thread::sleep(Duration::from_millis(ms));
+        self.handled += 1;
+        self.handled
+    }
+
+    /// Blocks its thread for `ms`, then yields once before it answers.
+    #[call]
+    async fn block_then_yield(&mut self, ms: u64) -> u32 {
+        std::thread::sleep(Duration::from_millis(ms));
+        tokio::task::yield_now().await;
+        self.handled += 1;
+        self.handled
+    }
+
+    #[call]
+    fn handled(&self) -> u32 {
+        self.handled
+    }
+}
+
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn a_reply_after_the_deadline_is_a_timeout_even_when_answered_in_place() {
+    let system = ActorSystem::new();
+    let slow = system.spawn::<Slow>(Slow { handled: 0 }).await.unwrap();
+    // Run in place (nothing says it is slow yet): the reply is there when the call
+    // returns, 100 ms after it was sent, and dropped. (The paused clock does not move
+    // while a thread blocks; the call's own timing still sees it.)
+    let start = std::time::Instant::now();
+    let late = slow.block(100).timeout(Duration::from_millis(10)).await;
+    assert_eq!(late, Err(CallError::Timeout));
+    assert!(start.elapsed() >= Duration::from_millis(100));
+    // The handler ran: only its reply was dropped.
+    assert_eq!(slow.handled().await, Ok(1));
+    // The same with a handler that yields after blocking: its reply comes in a later
+    // round, still late.
+    let late = slow
+        .block_then_yield(100)
+        .timeout(Duration::from_millis(10))
+        .await;
+    assert_eq!(late, Err(CallError::Timeout));
+    assert_eq!(slow.handled().await, Ok(2));
+    // Within a budget that allows it, the same handler answers.
+    assert_eq!(slow.block(100).timeout(Duration::from_secs(5)).await, Ok(3));
+    system.shutdown().await;
+}
+
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn a_handler_known_to_overrun_the_timeout_is_not_run_in_place() {
+    let system = ActorSystem::new();
+    let slow = system.spawn::<Slow>(Slow { handled: 0 }).await.unwrap();
+    let first = slow.block(100).timeout(Duration::from_millis(10)).await;
+    assert_eq!(first, Err(CallError::Timeout));
+    // It took 100 ms last time: a call that allows 10 ms leaves it to the scheduler.
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    let mut call = std::pin::pin!(
+        slow.block(100)
+            .timeout(Duration::from_millis(10))
+            .into_future()
+    );
+    assert!(call.as_mut().poll(&mut cx).is_pending());
+    assert_eq!(
+        slow.handled().timeout(Duration::MAX).into_future().await,
+        Ok(2)
+    );
+    // Its reply is there, but late.
+    assert_eq!(call.await, Err(CallError::Timeout));
+    // One that allows fifty times as long runs it in place, answered in its first poll.
+    let mut call = std::pin::pin!(
+        slow.block(100)
+            .timeout(Duration::from_secs(5))
+            .into_future()
+    );
+    assert_eq!(call.as_mut().poll(&mut cx), std::task::Poll::Ready(Ok(3)));
+    system.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_blocking_handler_is_a_timeout_on_two_workers() {
+    let system = ActorSystem::new();
+    let slow = system.spawn::<Slow>(Slow { handled: 0 }).await.unwrap();
+    // The first call cannot know: it runs the handler in place, and its reply is late.
+    let start = std::time::Instant::now();
+    let first = slow.block(200).timeout(Duration::from_millis(20)).await;
+    assert_eq!(first, Err(CallError::Timeout));
+    assert!(start.elapsed() >= Duration::from_millis(200));
+    // The actor is known to take 200 ms: the next call leaves it to the scheduler with its
+    // deadline armed, and gives up (at its deadline when another worker runs the handler,
+    // or when the reply comes, late, if the scheduler ran it on the caller's thread).
+    let second = slow.block(200).timeout(Duration::from_millis(20)).await;
+    assert_eq!(second, Err(CallError::Timeout));
+    // A timeout around the call ends it as well (or the call's own, first).
+    let outer = tokio::time::timeout(
+        Duration::from_millis(20),
+        slow.block(200).timeout(Duration::from_millis(50)),
+    )
+    .await;
+    assert!(
+        matches!(outer, Err(_) | Ok(Err(CallError::Timeout))),
+        "{outer:?}"
+    );
+    // Both handlers ran; once they are done, the actor answers again.
+    assert_eq!(slow.handled().timeout(Duration::from_secs(5)).await, Ok(3));
+    system.shutdown().await;
 }

@@ -1212,3 +1212,102 @@ async fn a_restart_that_fails_waits_one_backoff_step_longer() {
     handle.running().await.unwrap();
     assert_eq!(crashed.elapsed(), ms(300));
 }
+
+/// Spends `d` of tokio's paused clock synchronously, as a hook that works that long
+/// would: `tokio::time::advance` moves the clock when first polled.
+fn spend(d: Duration) {
+    let mut advance = std::pin::pin!(tokio::time::advance(d));
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    let _ = std::future::Future::poll(advance.as_mut(), &mut cx);
+}
+
+/// Takes a while to terminate: `spend` ms of the paused clock, or `block` ms of real time
+/// blocking its thread.
+#[derive(Clone)]
+struct SlowToQuit {
+    spend: u64,
+    block: u64,
+}
+
+#[actor]
+impl SlowToQuit {
+    #[terminate]
+    fn terminate(&mut self, _reason: &ExitReason) {
+        if self.spend > 0 {
+            spend(Duration::from_millis(self.spend));
+        }
+        std::thread::sleep(Duration::from_millis(self.block));
+    }
+}
+
+fn slow_to_quit(id: &'static str, spend: u64, block: u64) -> ChildSpec<SlowToQuit> {
+    ChildSpec::new(id, SlowToQuit { spend, block })
+        .shutdown(Shutdown::Timeout(Duration::from_millis(100)))
+}
+
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn a_terminate_that_overruns_the_shutdown_timeout_ends_killed() {
+    let system = ActorSystem::new();
+    let spec = slow_to_quit("slow", 1_000, 0);
+    let handle = spec.handle();
+    let sup = SupervisorSpec::new()
+        .child(spec)
+        .start(&system)
+        .await
+        .unwrap();
+    let child = handle.current().unwrap();
+    sup.terminate_child("slow").await.unwrap();
+    // Its terminate took 1 s: the supervisor could not kill it meanwhile (one thread),
+    // but it ends as if it had.
+    assert_eq!(child.wait_for_exit().await, ExitReason::Killed);
+    // One within its timeout ends `Shutdown`.
+    let spec = slow_to_quit("quick", 50, 0);
+    let handle = spec.handle();
+    sup.start_child(spec).await.unwrap();
+    let child = handle.current().unwrap();
+    sup.terminate_child("quick").await.unwrap();
+    assert_eq!(child.wait_for_exit().await, ExitReason::Shutdown);
+    system.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_blocking_terminate_past_the_shutdown_timeout_ends_killed_on_two_workers() {
+    let system = ActorSystem::new();
+    let spec = slow_to_quit("slow", 0, 300);
+    let handle = spec.handle();
+    let sup = SupervisorSpec::new()
+        .child(spec)
+        .start(&system)
+        .await
+        .unwrap();
+    let child = handle.current().unwrap();
+    sup.terminate_child("slow").await.unwrap();
+    // Its terminate blocked a thread for 300 ms against a shutdown timeout of 100 ms:
+    // whichever thread ran it, and whether or not the supervisor could kill it at its
+    // timeout, it ends as a killed child.
+    assert_eq!(child.wait_for_exit().await, ExitReason::Killed);
+    system.shutdown().await;
+}
+
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn a_shutdown_kills_an_actor_whose_terminate_overruns_its_timeout() {
+    let system = ActorSystem::new();
+    let slow = system
+        .spawn::<SlowToQuit>(SlowToQuit {
+            spend: 1_000,
+            block: 0,
+        })
+        .await
+        .unwrap();
+    let quick = system
+        .spawn::<SlowToQuit>(SlowToQuit {
+            spend: 10,
+            block: 0,
+        })
+        .await
+        .unwrap();
+    let out = system.shutdown_with(Duration::from_millis(100)).await;
+    assert_eq!(out.unwrap_err().killed, 1);
+    assert_eq!(slow.exit_reason(), Some(ExitReason::Killed));
+    assert_eq!(quick.exit_reason(), Some(ExitReason::Shutdown));
+}

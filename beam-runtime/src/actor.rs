@@ -36,7 +36,7 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::future::Future;
 use std::num::NonZeroU64;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use tokio::sync::Notify;
@@ -384,6 +384,11 @@ pub(crate) struct Shared<A: Actor> {
     pub(crate) system: ActorSystem,
     pub(crate) mailbox: Mailbox<Envelope<A>>,
     pub(crate) exit: ExitCell,
+    /// How long the actor took to answer its last timed call, in milliseconds of the
+    /// [coarse clock](crate::clock): its run in place, or the wait of a call it answered
+    /// from its queue. A call runs the actor in place only within its budget (see
+    /// [`Call`](crate::Call)).
+    pub(crate) answer_ms: AtomicU32,
 }
 
 impl<A: Actor> Shared<A> {
@@ -409,8 +414,10 @@ pub(crate) trait Process: Send + Sync {
     fn id(&self) -> ActorId;
     fn exit(&self) -> &ExitCell;
     /// Queues a stop behind the messages already sent (an idle actor stops at once, in
-    /// place); `false` if the actor is gone.
-    fn request_stop(&self, reason: ExitReason) -> bool;
+    /// place, unless it has a `#[terminate]` and the stop a deadline); `false` if the
+    /// actor is gone. A stopper that kills the actor at `by` passes it: the exit of an
+    /// actor with a `#[terminate]` that ends later ends `Killed`.
+    fn request_stop(&self, reason: ExitReason, by: Option<tokio::time::Instant>) -> bool;
     /// Delivers an exit signal or a monitor's notice; `false` if the actor is gone.
     fn signal(&self, signal: Signal) -> bool;
     /// Records a link to `other` on this side; `false` if this actor is gone.
@@ -449,9 +456,18 @@ impl<A: Actor> Process for Shared<A> {
         &self.exit
     }
 
-    fn request_stop(&self, reason: ExitReason) -> bool {
-        // An idle actor stops at once, in place: its stopper waits for that anyway.
-        crate::sched::run_in_place(|| self.mailbox.push_stop(Envelope::stop(reason)).is_ok())
+    fn request_stop(&self, reason: ExitReason, by: Option<tokio::time::Instant>) -> bool {
+        let stop = Envelope::stop(reason);
+        match by {
+            // A `#[terminate]` hook is user code that may take any time: under a deadline
+            // it runs elsewhere, never within the stopper's poll, so the deadline holds
+            // (and an exit that ends past it ends `Killed`, should the stopper not have
+            // been able to kill it at the deadline).
+            Some(by) if A::TERMINATES => self.mailbox.push_stop_by(stop, by).is_ok(),
+            // Any other idle actor stops at once, in place: its exit is the runtime's own
+            // (or its stopper waits for as long as it takes anyway).
+            _ => crate::sched::run_in_place(|| self.mailbox.push_stop(stop).is_ok()).0,
+        }
     }
 
     fn signal(&self, signal: Signal) -> bool {

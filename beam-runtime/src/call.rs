@@ -32,6 +32,7 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::Ordering;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -43,6 +44,7 @@ use tokio::time::Instant;
 use crate::actor::actor_ref::RawRef;
 use crate::actor::run::current_actor;
 use crate::actor::{Actor, Envelope};
+use crate::clock;
 use crate::deadline::{Deadline, Deadlines};
 use crate::error::{CallError, SendError};
 use crate::sched::run_in_place;
@@ -94,6 +96,35 @@ pin_project! {
     /// tokio task, so `tokio::task::id()` and tokio task-locals are the caller's there. An
     /// actor that is already running or queued, or a call nested more than 8 deep in such
     /// runs, is left to the system's scheduler.
+    ///
+    /// # What a timeout guarantees
+    ///
+    /// - **Never a late answer.** A reply that comes after the deadline (by more than the
+    ///   clocks' resolution, about a millisecond) is dropped and the call returns
+    ///   `Err(CallError::Timeout)`, as OTP's `gen_server:call/3` does: also when the handler
+    ///   ran in place, and on any runtime. The handler's effects stay; only the reply is
+    ///   lost.
+    /// - **A handler known to be slow does not hold the caller.** A call runs the actor in
+    ///   place only within its budget: if the actor took more than half of this call's
+    ///   timeout to answer its last timed call (measured in place, or from send to reply
+    ///   when queued), the call leaves the actor to the system's scheduler and waits with
+    ///   its deadline armed. On a multi-thread runtime another worker runs the handler, and
+    ///   the call (or a `tokio::time::timeout` around it) gives up at its deadline even if
+    ///   the handler blocks its thread.
+    /// - **What nothing can prevent.** A synchronous handler cannot be interrupted. The
+    ///   first time a handler takes longer than it did before while it runs in place, the
+    ///   caller waits for it (and gets `Err(Timeout)` if the deadline passed meanwhile);
+    ///   the actor then counts as slow for the calls that follow. On a `current_thread`
+    ///   runtime a blocking handler blocks every task wherever it runs: there the guarantee
+    ///   is the first one, once control comes back. Handlers that may block should hand
+    ///   the work to `tokio::task::spawn_blocking` and answer later through
+    ///   [`Reply`](crate::Reply).
+    ///
+    /// How a run in place is timed: on a coarse millisecond clock kept by a thread of the
+    /// runtime (`beam-clock`, one per process, parked while no call reads it), so timing
+    /// costs two atomic loads, not two reads of the system clock. It is real time: it
+    /// also sees a handler that blocks while tokio's clock is paused. A call without a
+    /// limit (`Duration::MAX`) always runs an idle actor in place and reads no clock.
     #[must_use = "a call does nothing unless awaited"]
     pub struct Call<'a, A: Actor, T> {
         target: &'a RawRef<A>,
@@ -101,6 +132,8 @@ pin_project! {
         rx: oneshot::Receiver<Option<T>>,
         stage: Stage<'a>,
         deadline: Deadline,
+        // How the answer is timed (see `Sent`).
+        sent: Sent,
     }
 
     impl<'a, A: Actor, T> PinnedDrop for Call<'a, A, T> {
@@ -123,6 +156,7 @@ impl<'a, A: Actor, T> Call<'a, A, T> {
             rx,
             stage: Stage::Start,
             deadline: Deadline::after(DEFAULT_CALL_TIMEOUT),
+            sent: Sent::Untimed,
         }
     }
 
@@ -144,6 +178,8 @@ impl<A: Actor, T> Future for Call<'_, A, T> {
         let this = self.project();
         let shared = &*this.target.shared;
         let table = shared.system.deadlines();
+        // Whether this poll sent the call.
+        let mut sent_now = false;
         let out = loop {
             match this.stage {
                 Stage::Start => {
@@ -160,11 +196,17 @@ impl<A: Actor, T> Future for Call<'_, A, T> {
                         Err(_) => break Err(CallError::NoProc),
                     }
                     let msg = this.msg.take().expect("a call sends once");
-                    let pushed = run_in_place(|| shared.mailbox.push(Envelope::Msg(msg)));
+                    let pushed = match *this.deadline {
+                        Deadline::After(timeout) => {
+                            send_timed(shared, msg, this.deadline, timeout, this.sent)
+                        }
+                        _ => run_in_place(|| shared.mailbox.push(Envelope::Msg(msg))).0,
+                    };
                     if let Err(back) = pushed {
                         keep_unsent(this.msg, back);
                         break Err(CallError::NoProc);
                     }
+                    sent_now = true;
                     *this.stage = Stage::Waiting;
                 }
                 Stage::Room(acquire) => match acquire.as_mut().poll(cx) {
@@ -187,7 +229,13 @@ impl<A: Actor, T> Future for Call<'_, A, T> {
                     },
                 },
                 Stage::Waiting => match Pin::new(&mut *this.rx).poll(cx) {
-                    Poll::Ready(Ok(Some(value))) => break Ok(value),
+                    // A reply that comes after the deadline is dropped.
+                    Poll::Ready(Ok(Some(value))) => {
+                        match answered(shared, *this.sent, this.deadline, sent_now) {
+                            true => break Ok(value),
+                            false => break Err(CallError::Timeout),
+                        }
+                    }
                     Poll::Ready(Ok(None)) => break Err(CallError::NoReply),
                     // The actor is going down: wait for its final reason (after its
                     // `#[terminate]`), still within the deadline.
@@ -195,7 +243,10 @@ impl<A: Actor, T> Future for Call<'_, A, T> {
                         *this.stage = Stage::Exiting(Box::pin(shared.exit.notified()));
                     }
                     Poll::Pending => match expired(this.deadline, table, cx) {
-                        true => break Err(CallError::Timeout),
+                        true => {
+                            timed_out(shared, *this.sent);
+                            break Err(CallError::Timeout);
+                        }
                         false => return Poll::Pending,
                     },
                 },
@@ -243,6 +294,155 @@ impl<A: Actor, T> Call<'_, A, T> {
         // The call is done: a closed receiver takes the place of the one handed over.
         let (_, closed) = oneshot::channel();
         Some((msg, std::mem::replace(this.rx, closed)))
+    }
+}
+
+/// How a call with a deadline times its answer, on the [coarse clock](crate::clock).
+#[derive(Debug, Clone, Copy)]
+enum Sent {
+    /// Not timed: no deadline, or not sent yet.
+    Untimed,
+    /// Answered in place, within its timeout.
+    InTime,
+    /// Answered in place, after its deadline: the reply is dropped.
+    Late,
+    /// Left to the scheduler at `at` (ms), with a budget of `budget` ms.
+    Queued { at: u64, budget: u64 },
+}
+
+/// A timeout in whole milliseconds (rounded down; at most `u32::MAX`).
+#[inline]
+fn budget_ms(timeout: Duration) -> u64 {
+    u64::try_from(timeout.as_millis()).map_or(u64::from(u32::MAX), |ms| ms.min(u64::from(u32::MAX)))
+}
+
+/// Sends a call that has a deadline, `timeout` from now. An idle actor that answered its
+/// last timed call within half of `timeout` runs in place (see [`run_in_place`]), timed
+/// on the coarse clock: if it took longer than `timeout`, the reply will be dropped. An
+/// actor known to be slower is left to the scheduler and the deadline armed at once
+/// (without the first wait's yield, which would leave the caller to its own thread), so
+/// that the caller gives up at its deadline even while the handler blocks another
+/// worker.
+#[inline]
+fn send_timed<A: Actor>(
+    shared: &crate::actor::Shared<A>,
+    msg: A::Msg,
+    deadline: &mut Deadline,
+    timeout: Duration,
+    sent: &mut Sent,
+) -> Result<(), Envelope<A>> {
+    let known = shared.answer_ms.load(Ordering::Relaxed);
+    let start = clock::now_ms();
+    if known != 0 && u64::from(known) * 2 > budget_ms(timeout) {
+        return send_queued(shared, msg, deadline, timeout, start, sent);
+    }
+    let (pushed, ran) = run_in_place(|| shared.mailbox.push(Envelope::Msg(msg)));
+    *sent = match ran {
+        true => match clock::now_ms().saturating_sub(start) {
+            // Within the clock's resolution, and nothing to unlearn: the common case.
+            0 | 1 if known == 0 => Sent::InTime,
+            took => timed_in_place(shared, took, timeout),
+        },
+        false => Sent::Queued {
+            at: start,
+            budget: budget_ms(timeout),
+        },
+    };
+    pushed
+}
+
+/// Sends a call to an actor known to answer slower than half its timeout: queued, with
+/// the deadline armed at once.
+#[cold]
+fn send_queued<A: Actor>(
+    shared: &crate::actor::Shared<A>,
+    msg: A::Msg,
+    deadline: &mut Deadline,
+    timeout: Duration,
+    start: u64,
+    sent: &mut Sent,
+) -> Result<(), Envelope<A>> {
+    deadline.start(Instant::now());
+    *sent = Sent::Queued {
+        at: start,
+        budget: budget_ms(timeout),
+    };
+    shared.mailbox.push(Envelope::Msg(msg))
+}
+
+/// Records how long a run in place took, and whether its reply is late.
+#[cold]
+fn timed_in_place<A: Actor>(
+    shared: &crate::actor::Shared<A>,
+    took: u64,
+    timeout: Duration,
+) -> Sent {
+    note(shared, took);
+    match late(took, budget_ms(timeout)) {
+        true => Sent::Late,
+        false => Sent::InTime,
+    }
+}
+
+/// Whether an answer that took `took` ms is past a deadline of `budget` ms, at the
+/// clock's resolution: a reading may lag by a millisecond, so one more is allowed.
+#[inline]
+fn late(took: u64, budget: u64) -> bool {
+    took > budget.saturating_add(1)
+}
+
+/// Whether a reply that has come is in time (it is dropped otherwise). A reply to a
+/// call run in place is there in the poll that sent it, timed already; one that came
+/// later is checked against the deadline, and a reply to a queued call records how long
+/// the actor took, on the coarse clock (which also sees a handler that blocked a thread
+/// while tokio's clock was paused).
+#[inline]
+fn answered<A: Actor>(
+    shared: &crate::actor::Shared<A>,
+    sent: Sent,
+    deadline: &Deadline,
+    sent_now: bool,
+) -> bool {
+    match sent {
+        Sent::InTime if sent_now => true,
+        Sent::Late => false,
+        Sent::Queued { at, budget } => {
+            let took = clock::now_ms().saturating_sub(at);
+            note(shared, took);
+            !late(took, budget) && !passed(deadline)
+        }
+        Sent::Untimed | Sent::InTime => !passed(deadline),
+    }
+}
+
+/// Whether the deadline, if known, has passed by a millisecond or more (the timers'
+/// resolution). Reads tokio's clock only for a deadline that is known: one armed once the
+/// call has waited a scheduling round, or at once for an actor known to be slow.
+fn passed(deadline: &Deadline) -> bool {
+    deadline
+        .at()
+        .is_some_and(|at| Instant::now().saturating_duration_since(at) >= Duration::from_millis(1))
+}
+
+/// A timed call gave up: the actor took at least as long as it waited.
+#[cold]
+fn timed_out<A: Actor>(shared: &crate::actor::Shared<A>, sent: Sent) {
+    if let Sent::Queued { at, .. } = sent {
+        let waited = clock::now_ms().saturating_sub(at);
+        let known = u64::from(shared.answer_ms.load(Ordering::Relaxed));
+        if waited > known {
+            note(shared, waited);
+        }
+    }
+}
+
+/// Records that the actor took `took` ms to answer, writing only when that changes what
+/// is known (so a fast actor's line is not written by every caller).
+#[inline]
+fn note<A: Actor>(shared: &crate::actor::Shared<A>, took: u64) {
+    let took = u32::try_from(took).unwrap_or(u32::MAX);
+    if shared.answer_ms.load(Ordering::Relaxed) != took {
+        shared.answer_ms.store(took, Ordering::Relaxed);
     }
 }
 

@@ -301,6 +301,27 @@ impl Deadline {
         Self::After(timeout)
     }
 
+    /// Starts the clock at `now` if it does not run yet (or the wait is unlimited), with
+    /// no scheduling round of grace: the first wait registers the deadline at once, for
+    /// a waiter that must be woken at its deadline even while its own thread is busy.
+    /// Returns the deadline, `None` for an unlimited wait.
+    pub(crate) fn start(&mut self, now: Instant) -> Option<Instant> {
+        if let Self::After(timeout) | Self::Yielded(timeout) = *self {
+            *self = Self::At(now.checked_add(timeout).unwrap_or_else(|| now + FOREVER));
+        }
+        self.at()
+    }
+
+    /// The deadline once it is known: `None` before (within the first scheduling round)
+    /// or for an unlimited wait.
+    pub(crate) fn at(&self) -> Option<Instant> {
+        match self {
+            Self::At(at) | Self::Registered { at, .. } => Some(*at),
+            Self::Own(sleep) => Some(sleep.deadline()),
+            Self::After(_) | Self::Yielded(_) | Self::Never => None,
+        }
+    }
+
     /// `Ready` once the deadline has passed.
     pub(crate) fn poll(&mut self, table: &Deadlines, cx: &mut Context<'_>) -> Poll<()> {
         loop {
@@ -382,6 +403,15 @@ impl<'a> Timer<'a> {
     /// `Ready` once the deadline has passed.
     pub(crate) fn poll(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         self.deadline.poll(self.table, cx)
+    }
+
+    /// Starts the clock now if it does not run yet, to be registered on the first wait
+    /// (see [`Deadline::start`]); the deadline (`None`: unlimited).
+    pub(crate) fn start(&mut self) -> Option<Instant> {
+        match self.deadline {
+            Deadline::After(_) | Deadline::Yielded(_) => self.deadline.start(Instant::now()),
+            _ => self.deadline.at(),
+        }
     }
 }
 

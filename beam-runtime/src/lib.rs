@@ -5,6 +5,7 @@ pub mod actor;
 pub mod agent;
 pub mod call;
 pub mod cast;
+mod clock;
 mod deadline;
 pub mod error;
 pub mod exit;

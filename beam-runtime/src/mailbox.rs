@@ -15,6 +15,7 @@ use std::task::{Context, Poll, Waker};
 
 use parking_lot::Mutex;
 use tokio::sync::Semaphore;
+use tokio::time::Instant;
 
 use crate::actor::ActorId;
 use crate::exit::ExitReason;
@@ -79,6 +80,9 @@ struct Inner<M> {
     stop: Option<LoneStop>,
     /// Whether the actor has begun its exit (see [`Watch::receive`]).
     exiting: bool,
+    /// The earliest deadline of the stops asked for with one: an exit that ends after it
+    /// ends `Killed`, as the stopper kills an actor still running then.
+    stop_by: Option<Instant>,
     /// How to kill the task that drains the mailbox, from its spawn until it closes.
     abort: Option<TaskHandle>,
     /// Links, monitors and exit trapping of the actor, made on first use.
@@ -94,6 +98,7 @@ impl<M> Mailbox<M> {
                 closed: false,
                 stop: None,
                 exiting: false,
+                stop_by: None,
                 abort: None,
                 watch: None,
             }),
@@ -142,6 +147,21 @@ impl<M> Mailbox<M> {
     {
         let lone = item.lone_stop();
         self.append(item, lone)
+    }
+
+    /// [`push_stop`](Self::push_stop) for a stopper that kills the actor at `by`: an exit
+    /// that ends after that ends `Killed` (see [`close`](Self::close)).
+    pub(crate) fn push_stop_by(&self, item: M, by: Instant) -> Result<(), M>
+    where
+        M: Item,
+    {
+        {
+            let mut inner = self.inner.lock();
+            if !inner.closed {
+                inner.stop_by = Some(inner.stop_by.map_or(by, |earlier| earlier.min(by)));
+            }
+        }
+        self.push_stop(item)
     }
 
     /// Queues `item` (into the flag if it is the stop `lone` and nothing is queued), and
@@ -362,9 +382,10 @@ impl<M> Mailbox<M> {
         true
     }
 
-    /// Closes the mailbox: later pushes and signals fail. Returns what was still queued and
-    /// the actor's watch state, whose links and monitors are owed the exit.
-    pub(crate) fn close(&self) -> (VecDeque<M>, Option<Box<Watch>>) {
+    /// Closes the mailbox: later pushes and signals fail. Returns what was still queued,
+    /// the actor's watch state, whose links and monitors are owed the exit, and the
+    /// deadline of the stops asked for with one.
+    pub(crate) fn close(&self) -> (VecDeque<M>, Option<Box<Watch>>, Option<Instant>) {
         if let Some(room) = &self.room {
             room.free.close();
         }
@@ -376,9 +397,10 @@ impl<M> Mailbox<M> {
         let abort = inner.abort.take();
         let queue = std::mem::take(&mut inner.queue);
         let watch = inner.watch.take();
+        let stop_by = inner.stop_by.take();
         drop(inner);
         drop(abort);
-        (queue, watch)
+        (queue, watch, stop_by)
     }
 
     /// Whether nothing is queued.

@@ -10,7 +10,9 @@
 //!   one thread;
 //! - a call or a stop that wakes an idle actor polls it in place, on the caller's thread
 //!   ([`run_in_place`]), so the reply (or the exit) is usually there before the call
-//!   first returns;
+//!   first returns (unless that could hold the caller past its deadline: a call to an
+//!   actor known to answer slower than half its timeout, a stop with a deadline of an
+//!   actor with a `#[terminate]` hook);
 //! - a new actor with nothing to do yet (no `#[handle_continue]` pending, nothing queued)
 //!   is first polled by its spawner ([`Unstarted`]), and is idle when the spawn returns.
 //!
@@ -96,34 +98,36 @@ fn reap(runnable: Runnable<usize>) {
 /// queueing it for a driver: the reply is then usually ready when `push` returns, and
 /// the caller never waits for a driver, or for a thread hop.
 ///
-/// Only a task of the current runtime is taken, and only [`MAX_IN_PLACE`] deep.
-pub(crate) fn run_in_place<R>(push: impl FnOnce() -> R) -> R {
+/// Only a task of the current runtime is taken, and only [`MAX_IN_PLACE`] deep. Returns
+/// `push`'s output, and whether the actor ran here.
+pub(crate) fn run_in_place<R>(push: impl FnOnce() -> R) -> (R, bool) {
     if DEPTH.get() >= MAX_IN_PLACE {
-        return push();
+        return (push(), false);
     }
     let out = {
         let _wanted = Wanted::set();
         push()
     };
-    if let Some(runnable) = HANDED.take() {
-        run_here(runnable);
+    match HANDED.take() {
+        Some(runnable) => (out, run_here(runnable)),
+        None => (out, false),
     }
-    out
 }
 
 /// Polls `runnable` here, unless calls already run [`MAX_IN_PLACE`] deep in this thread
-/// (then it is queued).
-fn run_here(runnable: Runnable<usize>) {
+/// (then it is queued); `true` if it ran here.
+fn run_here(runnable: Runnable<usize>) -> bool {
     let depth = DEPTH.get();
     if depth >= MAX_IN_PLACE {
         runnable.schedule();
-        return;
+        return false;
     }
     DEPTH.set(depth + 1);
     // An actor's own loop turns panics into exits; one that escapes it (from a `Drop`)
     // has already ended that task, and must not unwind into the caller.
     let _ = catch_unwind(AssertUnwindSafe(|| runnable.run()));
     DEPTH.set(depth);
+    true
 }
 
 /// A new actor's task, not yet polled: [`run`](Self::run) polls it for the first time in
@@ -136,7 +140,7 @@ impl Unstarted {
     /// Call it on the thread that spawned the task, which runs the task's runtime.
     pub(crate) fn run(mut self) {
         if let Some(runnable) = self.0.take() {
-            run_here(runnable);
+            let _ = run_here(runnable);
         }
     }
 }

@@ -216,7 +216,9 @@ pub enum Shutdown {
     /// Killed at once, without its `#[terminate]` hook.
     BrutalKill,
     /// Asked to stop (after its queued messages, with `#[terminate]`), and killed if still
-    /// running after this long.
+    /// running after this long: a child whose exit ends later ends
+    /// [`ExitReason::Killed`], also when its synchronous
+    /// `#[terminate]` could not be interrupted.
     Timeout(Duration),
     /// Asked to stop, and waited for without limit: for supervisors, which take as long as
     /// their own children.

@@ -249,7 +249,7 @@ impl ActorSystem {
     ) -> impl Future<Output = ExitReason> + Send + use<A> {
         let shared = actor.shared().clone();
         // An idle actor stops at once, in place.
-        let queued = shared.request_stop(ExitReason::Normal);
+        let queued = shared.request_stop(ExitReason::Normal, None);
         let own = current_actor() == Some(shared.id);
         async move {
             if !queued {
@@ -321,15 +321,19 @@ impl ActorSystem {
         let shared = actor.shared().clone();
         let system = self.clone();
         let own = current_actor() == Some(shared.id);
-        let queued = shared.request_stop(reason.clone());
+        // Under a deadline, a `#[terminate]` hook does not run within this call (see
+        // `Process::request_stop`); an exit that ends past the deadline ends `Killed`.
+        let by = (!own).then(|| deadline_after(timeout));
+        let queued = shared.request_stop(reason.clone(), by);
         async move {
             if !queued {
                 return Err(StopError::NoProc);
             }
-            if own {
+            // Its own stop: only queued, as `Ctx::stop` does.
+            let Some(by) = by else {
                 return Ok(reason);
-            }
-            let mut deadline = Timer::at(system.deadlines(), deadline_after(timeout));
+            };
+            let mut deadline = Timer::at(system.deadlines(), by);
             if stop_in_time(&*shared, &mut deadline).await {
                 Ok(shared.exit.wait().await)
             } else {
@@ -348,7 +352,9 @@ impl ActorSystem {
     }
 
     /// Like [`shutdown`](Self::shutdown) with a timeout of your choice; the error counts
-    /// the actors that had to be killed.
+    /// the actors that had to be killed (an actor whose exit ends past the timeout ends
+    /// [`ExitReason::Killed`] and counts too, even if its synchronous `#[terminate]` could
+    /// not be interrupted).
     pub async fn shutdown_with(&self, timeout: Duration) -> Result<(), ShutdownError> {
         let started = tokio::time::Instant::now();
         let mut deadline = Timer::at(self.deadlines(), deadline_after(timeout));

@@ -139,7 +139,18 @@ impl<A: Actor> Ctx<A> {
         if let Some(slot) = self.slot.take() {
             shared.system.untrack(slot);
         }
-        let (queued, mut watch) = shared.mailbox.close();
+        let (queued, mut watch, stop_by) = shared.mailbox.close();
+        // Killed before it could publish (its task is dropped at its next scheduling
+        // point, but its last poll ended the exit), or still running when its stopper's
+        // deadline passed (its stopper could not kill it meanwhile: the exit ran on the
+        // stopper's thread): killed either way.
+        let reason = match watch.as_mut().and_then(|w| w.doom.take()) {
+            Some(doom) => doom,
+            None if stop_by.is_some_and(|by| by <= tokio::time::Instant::now()) => {
+                ExitReason::Killed
+            }
+            None => reason,
+        };
         // Taken but not handled, then still queued: in the order they were sent.
         let mut leftovers = match self.batch.take() {
             Some(taken) if !taken.is_empty() => {
@@ -923,7 +934,9 @@ impl Children {
 /// Asks `process` to stop and waits for it until `deadline` (which may serve a whole
 /// shutdown); kills it after that. `true` if it stopped by itself.
 pub(crate) async fn stop_process(process: &dyn Process, deadline: &mut Timer<'_>) -> bool {
-    if !process.request_stop(ExitReason::Shutdown) && process.exit().reason().is_some() {
+    let exit = process.exit();
+    let by = deadline.start();
+    if !process.request_stop(ExitReason::Shutdown, by) && exit.reason().is_some() {
         return true;
     }
     stop_in_time(process, deadline).await
@@ -942,7 +955,8 @@ pub(crate) async fn stop_in_time(process: &dyn Process, deadline: &mut Timer<'_>
     })
     .await;
     if stopped {
-        return true;
+        // An exit that ended past the deadline ends `Killed` (see `publish_exit`).
+        return exit.reason() != Some(&ExitReason::Killed);
     }
     kill_process(process).await;
     false

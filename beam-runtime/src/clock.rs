@@ -1,0 +1,135 @@
+//! A coarse clock for the call path: milliseconds read from an atomic that a background
+//! thread keeps current while calls read it, so timing a call costs two atomic loads
+//! instead of two reads of the system clock.
+//!
+//! The thread (`beam-clock`, one per process) starts on the first read, stores the time
+//! every millisecond, and parks after a while without readers; a read that finds it parked
+//! wakes it and reads the system clock itself. Readings may lag the time by about a
+//! millisecond (more when the machine is so loaded that the thread is not scheduled), so
+//! they only ever make a wait look shorter than it was, never longer.
+//!
+//! Crate-private: [`Call`](crate::Call) uses it to tell whether a callee run in place
+//! answered within the call's timeout.
+
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::thread::{self, Thread};
+use std::time::{Duration, Instant};
+
+/// The time in milliseconds since [`epoch`], shifted left by one; the low bit is set
+/// while the clock thread is parked (the value is then stale).
+static TICKS: AtomicU64 = AtomicU64::new(PARKED);
+
+/// Set by readers, cleared by the clock thread each [`QUIET_TICKS`] ticks: the thread
+/// parks when it finds it cleared.
+static READ: AtomicBool = AtomicBool::new(false);
+
+/// The low bit of [`TICKS`].
+const PARKED: u64 = 1;
+
+/// How many ticks without a reader the clock thread waits before it parks.
+const QUIET_TICKS: u32 = 64;
+
+/// The clock's zero.
+fn epoch() -> Instant {
+    static EPOCH: OnceLock<Instant> = OnceLock::new();
+    *EPOCH.get_or_init(Instant::now)
+}
+
+/// Milliseconds since the clock's zero at `at`.
+fn millis(at: Instant) -> u64 {
+    u64::try_from(at.saturating_duration_since(epoch()).as_millis()).unwrap_or(u64::MAX >> 1)
+}
+
+/// The clock thread, started on first use; `None` if it could not be started (then every
+/// read reads the system clock).
+fn ticker() -> Option<&'static Thread> {
+    static TICKER: OnceLock<Option<Thread>> = OnceLock::new();
+    TICKER
+        .get_or_init(|| {
+            thread::Builder::new()
+                .name("beam-clock".into())
+                .spawn(tick)
+                .ok()
+                .map(|handle| handle.thread().clone())
+        })
+        .as_ref()
+}
+
+/// The clock thread's loop.
+fn tick() {
+    let mut quiet = 0;
+    loop {
+        TICKS.store(millis(Instant::now()) << 1, Ordering::Release);
+        thread::sleep(Duration::from_millis(1));
+        quiet += 1;
+        if quiet < QUIET_TICKS {
+            continue;
+        }
+        quiet = 0;
+        if READ.swap(false, Ordering::SeqCst) {
+            continue;
+        }
+        // No reader for a while: flag the value stale, then park unless a reader came
+        // meanwhile. A reader sets `READ` before it looks at the flag, so either this
+        // sees its `READ` or it sees the flag and unparks this thread.
+        TICKS.store((millis(Instant::now()) << 1) | PARKED, Ordering::SeqCst);
+        if !READ.load(Ordering::SeqCst) {
+            thread::park();
+        }
+    }
+}
+
+/// Milliseconds since the clock's zero, at most about a millisecond behind the time.
+#[inline]
+pub(crate) fn now_ms() -> u64 {
+    let ticks = TICKS.load(Ordering::Acquire);
+    if ticks & PARKED != 0 || !READ.load(Ordering::Relaxed) {
+        return wake();
+    }
+    ticks >> 1
+}
+
+/// The slow read: says a reader is here, wakes the clock thread if it is parked (or
+/// starts it), and reads the system clock.
+#[cold]
+fn wake() -> u64 {
+    READ.store(true, Ordering::SeqCst);
+    if TICKS.load(Ordering::SeqCst) & PARKED != 0 {
+        if let Some(thread) = ticker() {
+            thread.unpark();
+        }
+    }
+    millis(Instant::now())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_clock_follows_the_time_and_never_runs_ahead() {
+        let start = Instant::now();
+        let first = now_ms();
+        thread::sleep(Duration::from_millis(30));
+        let second = now_ms();
+        let waited = u64::try_from(start.elapsed().as_millis()).unwrap();
+        assert!(second >= first, "{second} < {first}");
+        // Never longer than the real wait (the readings only lag).
+        assert!(
+            second - first <= waited + 1,
+            "{first}..{second} in {waited} ms"
+        );
+    }
+
+    #[test]
+    fn a_parked_clock_wakes_for_its_next_reader() {
+        let _ = now_ms();
+        // Long enough for the thread to park for want of readers.
+        thread::sleep(Duration::from_millis(u64::from(QUIET_TICKS) * 3));
+        let before = now_ms();
+        thread::sleep(Duration::from_millis(50));
+        let after = now_ms();
+        assert!(after > before, "the clock did not move: {before}..{after}");
+    }
+}
