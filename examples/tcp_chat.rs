@@ -23,6 +23,7 @@ use std::time::Duration;
 
 use beam_runtime::prelude::*;
 use beam_runtime::supervisor::{ChildError, DynamicSupervisorSpec, SupervisorError};
+use beam_runtime::task::TaskActor;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};
@@ -33,6 +34,8 @@ beam_runtime::names! {
     pub(crate) ROOMS: DynamicSupervisor = "chat:rooms";
     /// The dynamic supervisor of the connections.
     pub(crate) CONNS: DynamicSupervisor = "chat:conns";
+    /// The acceptor task.
+    pub(crate) ACCEPTOR: TaskActor = "chat:acceptor";
 }
 
 /// The longest room name or nickname accepted.
@@ -42,8 +45,8 @@ const MAX_NAME: usize = 24;
 pub(crate) const READ_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Starts the chat server in `system`, accepting connections on `listener`, and returns
-/// its top supervisor. The server registers the names [`ROOMS`] and [`CONNS`] and
-/// `room:<name>` for each room, so a system runs one server.
+/// its top supervisor. The server registers the names [`ROOMS`], [`CONNS`], [`ACCEPTOR`]
+/// and `room:<name>` for each room, so a system runs one server.
 pub(crate) async fn serve(
     system: &ActorSystem,
     listener: TcpListener,
@@ -52,7 +55,8 @@ pub(crate) async fn serve(
     let acceptor_system = system.clone();
     let acceptor = ChildSpec::task("acceptor", move || {
         accept_loop(acceptor_system.clone(), Arc::clone(&listener))
-    });
+    })
+    .name(ACCEPTOR);
     SupervisorSpec::new()
         .child(
             ChildSpec::<DynamicSupervisor>::new(
@@ -464,8 +468,9 @@ impl Client {
     }
 }
 
-/// The scripted demo: two clients meet in a room, one crashes it, both come back.
-async fn demo(addr: SocketAddr) -> io::Result<()> {
+/// The scripted demo: two clients meet in a room, one crashes it, both come back; then
+/// the acceptor is killed, and a third client still gets in.
+async fn demo(system: &ActorSystem, addr: SocketAddr) -> Result<(), Box<dyn std::error::Error>> {
     let mut ann = Client::connect("ann", addr).await?;
     let mut bob = Client::connect("bob", addr).await?;
     ann.send("/nick ann").await?;
@@ -494,6 +499,14 @@ async fn demo(addr: SocketAddr) -> io::Result<()> {
     bob.expect("* bye").await?;
     bob.expect_closed().await?;
     ann.expect("* bob left rust").await?;
+
+    println!("\nthe acceptor is killed; its supervisor starts it again on the same listener\n");
+    let acceptor = system.lookup(ACCEPTOR)?;
+    system.exit(&acceptor, ExitReason::Killed);
+    let mut cy = Client::connect("cy", addr).await?;
+    cy.send("/join rust").await?;
+    let joined = cy.next_line().await?;
+    ann.expect(&joined).await?;
     Ok(())
 }
 
@@ -532,7 +545,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         std::future::pending::<()>().await;
     }
     println!("serving on {addr}\n");
-    demo(addr).await?;
+    demo(&system, addr).await?;
     system.shutdown().await;
     Ok(())
 }

@@ -9,7 +9,7 @@ mod tcp_chat;
 use std::net::SocketAddr;
 
 use beam_runtime::prelude::*;
-use tcp_chat::{Client, ROOMS, Room};
+use tcp_chat::{ACCEPTOR, Client, ROOMS, Room};
 use tokio::net::TcpListener;
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
@@ -198,4 +198,35 @@ async fn bad_input_is_answered() -> TestResult {
     assert!(ann.expect("* ann joined ok_room-1").await?.is_empty());
     system.shutdown().await;
     Ok(())
+}
+
+/// The acceptor is a permanent task: killed, it is started again on the same listener,
+/// and the connections already open are not touched.
+async fn acceptor_restart() -> TestResult {
+    let (system, addr) = start().await?;
+    let mut ann = client(addr, "ann").await?;
+    ann.send("/join rust").await?;
+    ann.expect("* ann joined rust").await?;
+
+    let first = system.lookup(ACCEPTOR)?;
+    system.exit(&first, ExitReason::Killed);
+    assert_eq!(first.wait_for_exit().await, ExitReason::Killed);
+    let mut bob = client(addr, "bob").await?;
+    bob.send("/join rust").await?;
+    assert!(bob.expect("* bob joined rust").await?.is_empty());
+    assert!(ann.expect("* bob joined rust").await?.is_empty());
+    let second = system.lookup(ACCEPTOR)?;
+    assert_ne!(second.id(), first.id());
+    system.shutdown().await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn acceptor_restart_current_thread() -> TestResult {
+    acceptor_restart().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acceptor_restart_multi_thread() -> TestResult {
+    acceptor_restart().await
 }
