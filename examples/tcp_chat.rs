@@ -243,7 +243,7 @@ pub(crate) struct Conn {
     nick: String,
     writer: OwnedWriteHalf,
     room: Option<Joined>,
-    /// Rejoins in a row of a room that went down; reset when a line reaches the room.
+    /// Rejoins in a row of a room that went down; reset by a line said or a `/join`.
     rejoins: u32,
 }
 
@@ -255,6 +255,8 @@ impl Conn {
     async fn init(stream: TcpStream, ctx: &mut Ctx<Self>) -> io::Result<Self> {
         let nick = format!("guest{}", stream.peer_addr()?.port());
         let (read, writer) = stream.into_split();
+        // `Lines` does not bound a line's length: a server open to untrusted clients would
+        // read with a limit (tokio-util's `LinesCodec::new_with_max_length`, for one).
         ctx.attach_stream(
             LinesStream::new(BufReader::new(read).lines()),
             |line| ConnMsg::Line { line },
@@ -283,7 +285,13 @@ impl Conn {
         let arg = arg.trim();
         match command {
             "" => Ok(()),
-            "/join" if valid_name(arg) => self.join(arg.to_owned(), ctx).await,
+            "/join" if self.room.as_ref().is_some_and(|joined| joined.name == arg) => {
+                self.write(&format!("* already in {arg}")).await
+            }
+            "/join" if valid_name(arg) => {
+                self.rejoins = 0;
+                self.join(arg.to_owned(), ctx).await
+            }
             "/join" => {
                 self.write("* usage: /join <room> (letters, digits, - or _)")
                     .await
@@ -523,16 +531,24 @@ fn quiet_panics() {
     }));
 }
 
+/// Prints `problem` and the usage, and exits.
+fn usage(problem: &str) -> ! {
+    eprintln!("tcp_chat: {problem}\nusage: tcp_chat [--serve <addr>]");
+    std::process::exit(2);
+}
+
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let serve_at = match args.as_slice() {
         [] => None,
-        [flag, addr] if flag == "--serve" => Some(addr.parse::<SocketAddr>()?),
-        _ => {
-            eprintln!("usage: tcp_chat [--serve <addr>]");
-            std::process::exit(2);
-        }
+        [flag, addr] if flag == "--serve" => match addr.parse::<SocketAddr>() {
+            Ok(addr) => Some(addr),
+            Err(err) => usage(&format!(
+                "{addr:?} is not an address like 127.0.0.1:7000: {err}"
+            )),
+        },
+        _ => usage("unexpected arguments"),
     };
     quiet_panics();
     let system = ActorSystem::new();

@@ -196,6 +196,8 @@ async fn bad_input_is_answered() -> TestResult {
     assert!(system.registered().iter().all(|n| !n.starts_with("room:")));
     ann.send("/join ok_room-1").await?;
     assert!(ann.expect("* ann joined ok_room-1").await?.is_empty());
+    ann.send("/join ok_room-1").await?;
+    assert!(ann.expect("* already in ok_room-1").await?.is_empty());
     system.shutdown().await;
     Ok(())
 }
