@@ -86,7 +86,7 @@ async fn accept_loop(system: ActorSystem, listener: Arc<TcpListener>) {
             Err(err) => Err(ChildError::NotFound(err.to_string())),
         };
         if let Err(err) = started {
-            eprintln!("connection refused: {err}");
+            eprintln!("could not start a connection: {err}");
         }
     }
 }
