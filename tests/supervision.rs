@@ -2,6 +2,7 @@
 //! start and stop order, shutdown policies, run-time child management, handles and the
 //! messages of a crashed child.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -861,33 +862,34 @@ async fn supervisors_started_from_copies_of_a_spec_keep_their_messages_apart() {
     );
 }
 
-#[tokio::test(start_paused = true)]
-async fn a_restart_that_keeps_failing_is_retried_from_the_mailbox() {
-    use std::sync::atomic::{AtomicBool, Ordering};
-    static BROKEN: AtomicBool = AtomicBool::new(false);
+/// A worker that cannot start while its flag is set, and crashes on demand.
+struct Fragile;
 
-    /// A worker that cannot start while `BROKEN` is set.
-    struct Fragile;
-
-    #[actor]
-    impl Fragile {
-        #[init]
-        fn init() -> Result<Self, &'static str> {
-            if BROKEN.load(Ordering::SeqCst) {
-                Err("broken")
-            } else {
-                Ok(Fragile)
-            }
-        }
-
-        #[cast(crash_on_err)]
-        fn crash(&mut self) -> Result<(), &'static str> {
-            Err("crash")
+#[actor]
+impl Fragile {
+    #[init]
+    fn init(broken: Arc<AtomicBool>) -> Result<Self, &'static str> {
+        if broken.load(Ordering::SeqCst) {
+            Err("broken")
+        } else {
+            Ok(Fragile)
         }
     }
 
+    #[cast(crash_on_err)]
+    fn crash(&mut self) -> Result<(), &'static str> {
+        Err("crash")
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_restart_that_keeps_failing_is_retried_from_the_mailbox() {
+    let broken = Arc::new(AtomicBool::new(false));
     let system = ActorSystem::new();
-    let spec = ChildSpec::<Fragile>::from_fn("fragile", || ());
+    let spec = ChildSpec::<Fragile>::from_fn("fragile", {
+        let broken = broken.clone();
+        move || broken.clone()
+    });
     let handle = spec.handle();
     let sup = SupervisorSpec::new()
         .intensity(u32::MAX, Duration::from_secs(1))
@@ -895,14 +897,14 @@ async fn a_restart_that_keeps_failing_is_retried_from_the_mailbox() {
         .start(&system)
         .await
         .unwrap();
-    BROKEN.store(true, Ordering::SeqCst);
+    broken.store(true, Ordering::SeqCst);
     let first = handle.current().unwrap();
     first.crash().unwrap();
     first.wait_for_exit().await;
     // The restart fails again and again, yet the supervisor answers between attempts.
     let children = sup.which_children().await.unwrap();
     assert_eq!(children[0].actor, None);
-    BROKEN.store(false, Ordering::SeqCst);
+    broken.store(false, Ordering::SeqCst);
     let again = handle.running().await.unwrap();
     assert_ne!(again.id(), first.id());
     assert_eq!(
@@ -1165,33 +1167,14 @@ async fn messages_queued_at_a_crash_wait_for_the_incarnation_after_the_backoff()
 
 #[tokio::test(start_paused = true)]
 async fn a_restart_that_fails_waits_one_backoff_step_longer() {
-    use std::sync::atomic::{AtomicBool, Ordering};
-    static BROKEN: AtomicBool = AtomicBool::new(false);
-
-    /// A worker that cannot start while `BROKEN` is set.
-    struct Fragile;
-
-    #[actor]
-    impl Fragile {
-        #[init]
-        fn init() -> Result<Self, &'static str> {
-            if BROKEN.load(Ordering::SeqCst) {
-                Err("broken")
-            } else {
-                Ok(Fragile)
-            }
-        }
-
-        #[cast(crash_on_err)]
-        fn crash(&mut self) -> Result<(), &'static str> {
-            Err("crash")
-        }
-    }
-
+    let broken = Arc::new(AtomicBool::new(false));
     let system = ActorSystem::new();
     let ms = Duration::from_millis;
-    let spec = ChildSpec::<Fragile>::from_fn("fragile", || ())
-        .backoff(Backoff::exponential(ms(100), Duration::from_secs(10)));
+    let spec = ChildSpec::<Fragile>::from_fn("fragile", {
+        let broken = broken.clone();
+        move || broken.clone()
+    })
+    .backoff(Backoff::exponential(ms(100), Duration::from_secs(10)));
     let handle = spec.handle();
     let sup = SupervisorSpec::new()
         .intensity(10, Duration::from_secs(60))
@@ -1199,7 +1182,7 @@ async fn a_restart_that_fails_waits_one_backoff_step_longer() {
         .start(&system)
         .await
         .unwrap();
-    BROKEN.store(true, Ordering::SeqCst);
+    broken.store(true, Ordering::SeqCst);
     let crashed = tokio::time::Instant::now();
     let first = handle.current().unwrap();
     first.crash().unwrap();
@@ -1208,7 +1191,7 @@ async fn a_restart_that_fails_waits_one_backoff_step_longer() {
     tokio::time::sleep(ms(150)).await;
     let children = sup.which_children().await.unwrap();
     assert_eq!((children[0].actor, children[0].restarting), (None, true));
-    BROKEN.store(false, Ordering::SeqCst);
+    broken.store(false, Ordering::SeqCst);
     handle.running().await.unwrap();
     assert_eq!(crashed.elapsed(), ms(300));
 }
