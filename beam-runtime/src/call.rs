@@ -307,13 +307,13 @@ enum Sent {
     /// Answered in place, after its deadline: the reply is dropped.
     Late,
     /// Left to the scheduler at `at` (ms), with a budget of `budget` ms.
-    Queued { at: u64, budget: u64 },
+    Queued { at: u32, budget: u32 },
 }
 
 /// A timeout in whole milliseconds (rounded down; at most `u32::MAX`).
 #[inline]
-fn budget_ms(timeout: Duration) -> u64 {
-    u64::try_from(timeout.as_millis()).map_or(u64::from(u32::MAX), |ms| ms.min(u64::from(u32::MAX)))
+fn budget_ms(timeout: Duration) -> u32 {
+    u32::try_from(timeout.as_millis()).unwrap_or(u32::MAX)
 }
 
 /// Sends a call that has a deadline, `timeout` from now. An idle actor that answered its
@@ -333,12 +333,12 @@ fn send_timed<A: Actor>(
 ) -> Result<(), Envelope<A>> {
     let known = shared.answer_ms.load(Ordering::Relaxed);
     let start = clock::now_ms();
-    if known != 0 && u64::from(known) * 2 > budget_ms(timeout) {
+    if known != 0 && u64::from(known) * 2 > u64::from(budget_ms(timeout)) {
         return send_queued(shared, msg, deadline, timeout, start, sent);
     }
     let (pushed, ran) = run_in_place(|| shared.mailbox.push(Envelope::Msg(msg)));
     *sent = match ran {
-        true => match clock::now_ms().saturating_sub(start) {
+        true => match clock::since(start) {
             // Within the clock's resolution, and nothing to unlearn: the common case.
             0 | 1 if known == 0 => Sent::InTime,
             took => timed_in_place(shared, took, timeout),
@@ -359,7 +359,7 @@ fn send_queued<A: Actor>(
     msg: A::Msg,
     deadline: &mut Deadline,
     timeout: Duration,
-    start: u64,
+    start: u32,
     sent: &mut Sent,
 ) -> Result<(), Envelope<A>> {
     deadline.start(Instant::now());
@@ -374,7 +374,7 @@ fn send_queued<A: Actor>(
 #[cold]
 fn timed_in_place<A: Actor>(
     shared: &crate::actor::Shared<A>,
-    took: u64,
+    took: u32,
     timeout: Duration,
 ) -> Sent {
     note(shared, took);
@@ -387,7 +387,7 @@ fn timed_in_place<A: Actor>(
 /// Whether an answer that took `took` ms is past a deadline of `budget` ms, at the
 /// clock's resolution: a reading may lag by a millisecond, so one more is allowed.
 #[inline]
-fn late(took: u64, budget: u64) -> bool {
+fn late(took: u32, budget: u32) -> bool {
     took > budget.saturating_add(1)
 }
 
@@ -407,7 +407,7 @@ fn answered<A: Actor>(
         Sent::InTime if sent_now => true,
         Sent::Late => false,
         Sent::Queued { at, budget } => {
-            let took = clock::now_ms().saturating_sub(at);
+            let took = clock::since(at);
             note(shared, took);
             !late(took, budget) && !passed(deadline)
         }
@@ -428,8 +428,8 @@ fn passed(deadline: &Deadline) -> bool {
 #[cold]
 fn timed_out<A: Actor>(shared: &crate::actor::Shared<A>, sent: Sent) {
     if let Sent::Queued { at, .. } = sent {
-        let waited = clock::now_ms().saturating_sub(at);
-        let known = u64::from(shared.answer_ms.load(Ordering::Relaxed));
+        let waited = clock::since(at);
+        let known = shared.answer_ms.load(Ordering::Relaxed);
         if waited > known {
             note(shared, waited);
         }
@@ -439,8 +439,7 @@ fn timed_out<A: Actor>(shared: &crate::actor::Shared<A>, sent: Sent) {
 /// Records that the actor took `took` ms to answer, writing only when that changes what
 /// is known (so a fast actor's line is not written by every caller).
 #[inline]
-fn note<A: Actor>(shared: &crate::actor::Shared<A>, took: u64) {
-    let took = u32::try_from(took).unwrap_or(u32::MAX);
+fn note<A: Actor>(shared: &crate::actor::Shared<A>, took: u32) {
     if shared.answer_ms.load(Ordering::Relaxed) != took {
         shared.answer_ms.store(took, Ordering::Relaxed);
     }

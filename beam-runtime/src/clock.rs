@@ -20,8 +20,10 @@ use std::time::{Duration, Instant};
 /// while the clock thread is parked (the value is then stale).
 static TICKS: AtomicU64 = AtomicU64::new(PARKED);
 
-/// Set by readers, cleared by the clock thread each [`QUIET_TICKS`] ticks: the thread
-/// parks when it finds it cleared.
+/// Set by a reader that found the clock thread parked (or not started), cleared by the
+/// clock thread each [`QUIET_TICKS`] ticks: the thread parks when it finds it cleared, so
+/// it runs at least `QUIET_TICKS` ticks after each wake, and a process that keeps reading
+/// wakes it again about every `2 * QUIET_TICKS` ms (the reads in between cost two loads).
 static READ: AtomicBool = AtomicBool::new(false);
 
 /// The low bit of [`TICKS`].
@@ -80,27 +82,43 @@ fn tick() {
     }
 }
 
-/// Milliseconds since the clock's zero, at most about a millisecond behind the time.
+/// Milliseconds since the clock's zero, at most about a millisecond behind the time,
+/// wrapping around every 49 days (take differences with `wrapping_sub`).
 #[inline]
-pub(crate) fn now_ms() -> u64 {
+pub(crate) fn now_ms() -> u32 {
     let ticks = TICKS.load(Ordering::Acquire);
-    if ticks & PARKED != 0 || !READ.load(Ordering::Relaxed) {
+    if ticks & PARKED != 0 {
         return wake();
     }
-    ticks >> 1
+    // Truncated on purpose: only differences count.
+    #[allow(clippy::cast_possible_truncation)]
+    let ms = (ticks >> 1) as u32;
+    ms
+}
+
+/// Milliseconds since `start`, a reading of [`now_ms`]. A reading may lag one taken
+/// before it (a read of the system clock is ahead of the clock thread's last tick): such
+/// a difference counts as zero.
+#[inline]
+pub(crate) fn since(start: u32) -> u32 {
+    let took = now_ms().wrapping_sub(start);
+    if took > u32::MAX / 2 { 0 } else { took }
 }
 
 /// The slow read: says a reader is here, wakes the clock thread if it is parked (or
 /// starts it), and reads the system clock.
 #[cold]
-fn wake() -> u64 {
+fn wake() -> u32 {
     READ.store(true, Ordering::SeqCst);
     if TICKS.load(Ordering::SeqCst) & PARKED != 0 {
         if let Some(thread) = ticker() {
             thread.unpark();
         }
     }
-    millis(Instant::now())
+    // Truncated on purpose, as in `now_ms`.
+    #[allow(clippy::cast_possible_truncation)]
+    let ms = millis(Instant::now()) as u32;
+    ms
 }
 
 #[cfg(test)]
@@ -112,14 +130,11 @@ mod tests {
         let start = Instant::now();
         let first = now_ms();
         thread::sleep(Duration::from_millis(30));
-        let second = now_ms();
-        let waited = u64::try_from(start.elapsed().as_millis()).unwrap();
-        assert!(second >= first, "{second} < {first}");
-        // Never longer than the real wait (the readings only lag).
-        assert!(
-            second - first <= waited + 1,
-            "{first}..{second} in {waited} ms"
-        );
+        let moved = since(first);
+        let waited = u32::try_from(start.elapsed().as_millis()).unwrap();
+        assert!(moved > 0, "the clock did not move in {waited} ms");
+        // Never longer than the real wait, but for the lag of the first reading.
+        assert!(moved <= waited + 2, "moved {moved} ms in {waited} ms");
     }
 
     #[test]
@@ -129,7 +144,14 @@ mod tests {
         thread::sleep(Duration::from_millis(u64::from(QUIET_TICKS) * 3));
         let before = now_ms();
         thread::sleep(Duration::from_millis(50));
-        let after = now_ms();
-        assert!(after > before, "the clock did not move: {before}..{after}");
+        let moved = since(before);
+        assert!(moved > 0 && moved < 10_000, "moved {moved} ms in 50 ms");
+    }
+
+    #[test]
+    fn a_reading_behind_an_earlier_one_counts_as_no_time() {
+        let now = now_ms();
+        assert_eq!(since(now.wrapping_add(5)), 0);
+        assert!(since(now.wrapping_sub(5)) >= 5);
     }
 }
