@@ -437,9 +437,12 @@ fn timed_out<A: Actor>(shared: &crate::actor::Shared<A>, sent: Sent) {
 }
 
 /// Records that the actor took `took` ms to answer, writing only when that changes what
-/// is known (so a fast actor's line is not written by every caller).
+/// is known (so a fast actor's line is not written by every caller). A millisecond or
+/// less is within the clock's resolution: it counts as no time, so an actor that answers
+/// at once stays known as fast (and its callers on the shortest path).
 #[inline]
 fn note<A: Actor>(shared: &crate::actor::Shared<A>, took: u32) {
+    let took = if took <= 1 { 0 } else { took };
     if shared.answer_ms.load(Ordering::Relaxed) != took {
         shared.answer_ms.store(took, Ordering::Relaxed);
     }
