@@ -512,10 +512,39 @@ impl Slow {
         self.handled
     }
 
+    /// Blocks its thread for `ms`, then waits an hour before it answers.
+    #[call]
+    async fn block_then_sleep(&mut self, ms: u64) -> u32 {
+        std::thread::sleep(Duration::from_millis(ms));
+        tokio::time::sleep(Duration::from_secs(3600)).await;
+        self.handled += 1;
+        self.handled
+    }
+
     #[call]
     fn handled(&self) -> u32 {
         self.handled
     }
+}
+
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn a_call_already_late_in_place_gives_up_without_waiting_for_the_reply() {
+    let system = ActorSystem::new();
+    let slow = system.spawn::<Slow>(Slow { handled: 0 }).await.unwrap();
+    // The handler blocks past the timeout in place, then goes on waiting: the call knows
+    // it is late when the run in place ends, and does not wait a second timeout.
+    let start = Instant::now();
+    let late = slow
+        .block_then_sleep(100)
+        .timeout(Duration::from_millis(10))
+        .await;
+    assert_eq!(late, Err(CallError::Timeout));
+    assert_eq!(
+        start.elapsed(),
+        Duration::ZERO,
+        "waited on the paused clock"
+    );
+    system.shutdown_with(Duration::from_millis(1)).await.ok();
 }
 
 #[tokio::test(flavor = "current_thread", start_paused = true)]

@@ -124,7 +124,10 @@ pin_project! {
     /// runtime (`beam-clock`, one per process, parked while no call reads it), so timing
     /// costs two atomic loads, not two reads of the system clock. It is real time: it
     /// also sees a handler that blocks while tokio's clock is paused. A call without a
-    /// limit (`Duration::MAX`) always runs an idle actor in place and reads no clock.
+    /// limit (`Duration::MAX`) always runs an idle actor in place and reads no clock. On a
+    /// machine so loaded that this thread is not scheduled for longer than a call's
+    /// timeout, a reading can lag that much, and a reply that came in time can be judged
+    /// late: keep timeouts well above the scheduling delays you expect.
     #[must_use = "a call does nothing unless awaited"]
     pub struct Call<'a, A: Actor, T> {
         target: &'a RawRef<A>,
@@ -242,6 +245,10 @@ impl<A: Actor, T> Future for Call<'_, A, T> {
                     Poll::Ready(Err(_)) => {
                         *this.stage = Stage::Exiting(Box::pin(shared.exit.notified()));
                     }
+                    // Already past its deadline in place: no need to wait for the reply.
+                    Poll::Pending if matches!(*this.sent, Sent::Late) => {
+                        break Err(CallError::Timeout);
+                    }
                     Poll::Pending => match expired(this.deadline, table, cx) {
                         true => {
                             timed_out(shared, *this.sent);
@@ -302,8 +309,9 @@ impl<A: Actor, T> Call<'_, A, T> {
 enum Sent {
     /// Not timed: no deadline, or not sent yet.
     Untimed,
-    /// Answered in place, within its timeout.
-    InTime,
+    /// Run in place at `at` (ms) and done within its budget of `budget` ms, or still
+    /// running there: a reply that comes in a later poll is timed from `at`.
+    InTime { at: u32, budget: u32 },
     /// Answered in place, after its deadline: the reply is dropped.
     Late,
     /// Left to the scheduler at `at` (ms), with a budget of `budget` ms.
@@ -340,8 +348,11 @@ fn send_timed<A: Actor>(
     *sent = match ran {
         true => match clock::since(start) {
             // Within the clock's resolution, and nothing to unlearn: the common case.
-            0 | 1 if known == 0 => Sent::InTime,
-            took => timed_in_place(shared, took, timeout),
+            0 | 1 if known == 0 => Sent::InTime {
+                at: start,
+                budget: budget_ms(timeout),
+            },
+            took => timed_in_place(shared, start, took, timeout),
         },
         false => Sent::Queued {
             at: start,
@@ -374,13 +385,15 @@ fn send_queued<A: Actor>(
 #[cold]
 fn timed_in_place<A: Actor>(
     shared: &crate::actor::Shared<A>,
+    start: u32,
     took: u32,
     timeout: Duration,
 ) -> Sent {
     note(shared, took);
-    match late(took, budget_ms(timeout)) {
+    let budget = budget_ms(timeout);
+    match late(took, budget) {
         true => Sent::Late,
-        false => Sent::InTime,
+        false => Sent::InTime { at: start, budget },
     }
 }
 
@@ -404,14 +417,16 @@ fn answered<A: Actor>(
     sent_now: bool,
 ) -> bool {
     match sent {
-        Sent::InTime if sent_now => true,
+        Sent::InTime { .. } if sent_now => true,
         Sent::Late => false,
+        // Run in place, answered later (an `async` handler, or a `Reply` kept).
+        Sent::InTime { at, budget } => !late(clock::since(at), budget) && !passed(deadline),
         Sent::Queued { at, budget } => {
             let took = clock::since(at);
             note(shared, took);
             !late(took, budget) && !passed(deadline)
         }
-        Sent::Untimed | Sent::InTime => !passed(deadline),
+        Sent::Untimed => !passed(deadline),
     }
 }
 

@@ -4,9 +4,11 @@
 //!
 //! The thread (`beam-clock`, one per process) starts on the first read, stores the time
 //! every millisecond, and parks after a while without readers; a read that finds it parked
-//! wakes it and reads the system clock itself. Readings may lag the time by about a
-//! millisecond (more when the machine is so loaded that the thread is not scheduled), so
-//! they only ever make a wait look shorter than it was, never longer.
+//! wakes it and reads the system clock itself. Readings never run ahead of the time, but
+//! lag it by up to about two milliseconds, and by more when the machine is so loaded that
+//! the thread is not scheduled. A wait timed from a lagging reading looks longer than it
+//! was: on a machine that starves the thread for longer than a call's timeout, a reply
+//! that came within it can be judged late.
 //!
 //! Crate-private: [`Call`](crate::Call) uses it to tell whether a callee run in place
 //! answered within the call's timeout.
@@ -125,33 +127,46 @@ fn wake() -> u32 {
 mod tests {
     use super::*;
 
-    #[test]
-    fn the_clock_follows_the_time_and_never_runs_ahead() {
-        let start = Instant::now();
-        let first = now_ms();
-        thread::sleep(Duration::from_millis(30));
-        let moved = since(first);
-        let waited = u32::try_from(start.elapsed().as_millis()).unwrap();
-        assert!(moved > 0, "the clock did not move in {waited} ms");
-        // Never longer than the real wait, but for the lag of the first reading.
-        assert!(moved <= waited + 2, "moved {moved} ms in {waited} ms");
+    /// The system clock in the coarse clock's units.
+    #[allow(clippy::cast_possible_truncation)]
+    fn exact() -> u32 {
+        millis(Instant::now()) as u32
     }
 
     #[test]
-    fn a_parked_clock_wakes_for_its_next_reader() {
+    fn the_clock_never_runs_ahead_of_the_time() {
+        for _ in 0..10_000 {
+            let coarse = now_ms();
+            let exact = exact();
+            assert!(
+                exact.wrapping_sub(coarse) < 1 << 31,
+                "coarse {coarse} ahead of {exact}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_clock_moves_after_it_parked() {
         let _ = now_ms();
         // Long enough for the thread to park for want of readers.
         thread::sleep(Duration::from_millis(u64::from(QUIET_TICKS) * 3));
         let before = now_ms();
-        thread::sleep(Duration::from_millis(50));
-        let moved = since(before);
-        assert!(moved > 0 && moved < 10_000, "moved {moved} ms in 50 ms");
+        // Wait for the movement itself (a starved clock thread may lag), within 5 s.
+        let mut moved = 0;
+        for _ in 0..100 {
+            thread::sleep(Duration::from_millis(50));
+            moved = since(before);
+            if moved > 0 {
+                break;
+            }
+        }
+        assert!(moved > 0 && moved < 10_000, "moved {moved} ms");
     }
 
     #[test]
     fn a_reading_behind_an_earlier_one_counts_as_no_time() {
         let now = now_ms();
-        assert_eq!(since(now.wrapping_add(5)), 0);
+        assert_eq!(since(now.wrapping_add(1_000_000)), 0);
         assert!(since(now.wrapping_sub(5)) >= 5);
     }
 }
