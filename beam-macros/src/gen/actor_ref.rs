@@ -6,10 +6,44 @@
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use crate::ast::Actor;
+use syn::{Ident, Type};
+
+use crate::ast::{Actor, Handler};
 use crate::attr::Kind;
 use crate::expand::{Names, local, reply_type};
 use crate::paths::replace_self;
+
+/// What every method generated for a handler shares.
+struct Method<'a> {
+    /// Its `#[cfg]`s and doc comments.
+    attrs: TokenStream,
+    /// `vis fn name`.
+    head: TokenStream,
+    /// Its message variant.
+    variant: Ident,
+    /// Its arguments' names.
+    idents: Vec<&'a Ident>,
+    /// Its arguments, typed, `Self` replaced by the actor's type.
+    params: TokenStream,
+}
+
+impl<'a> Method<'a> {
+    fn of(h: &'a Handler, self_ty: &Type) -> Self {
+        let (docs, cfgs, vis, name) = (&h.docs, &h.cfgs, &h.vis, &h.sig.ident);
+        let idents: Vec<_> = h
+            .args()
+            .map(|a| a.ident().expect("validated: arguments are identifiers"))
+            .collect();
+        let tys = h.args().map(|a| replace_self(a.ty(), self_ty));
+        Method {
+            attrs: quote!(#(#cfgs)* #(#docs)*),
+            head: quote!(#vis fn #name),
+            variant: h.variant(),
+            params: quote!(#(#idents: #tys),*),
+            idents,
+        }
+    }
+}
 
 pub(crate) fn generate(actor: &Actor, n: &Names) -> TokenStream {
     let Names {
@@ -28,23 +62,18 @@ pub(crate) fn generate(actor: &Actor, n: &Names) -> TokenStream {
         .iter()
         .filter(|h| h.kind.is_message())
         .map(|h| {
-            let docs = &h.docs;
-            let cfgs = &h.cfgs;
-            let vis = &h.vis;
-            let name = &h.sig.ident;
-            let variant = h.variant();
-            let idents: Vec<_> = h
-                .args()
-                .map(|a| a.ident().expect("validated: arguments are identifiers"))
-                .collect();
-            let tys = h.args().map(|a| replace_self(a.ty(), self_ty));
-            let params = quote!(#(#idents: #tys),*);
+            let Method {
+                attrs,
+                head,
+                variant,
+                idents,
+                params,
+            } = Method::of(h, self_ty);
             if h.kind == Kind::Call {
                 let ret = reply_type(h, self_ty);
                 quote! {
-                    #(#cfgs)*
-                    #(#docs)*
-                    #vis fn #name(&self, #params) -> #p::Call<'_, #self_ty, #ret> {
+                    #attrs
+                    #head(&self, #params) -> #p::Call<'_, #self_ty, #ret> {
                         let (#reply, #rx) = #p::reply_pair(&self.#raw);
                         #p::call(&self.#raw, #msg::#variant { #(#idents,)* reply: #reply }, #rx)
                     }
@@ -53,10 +82,9 @@ pub(crate) fn generate(actor: &Actor, n: &Names) -> TokenStream {
                 // Inline: the body is one call to `cast`, inline itself down to the mailbox's
                 // push, so a cast compiles into its caller without a call of its own.
                 quote! {
-                    #(#cfgs)*
-                    #(#docs)*
+                    #attrs
                     #[inline]
-                    #vis fn #name(&self, #params) -> ::core::result::Result<(), #p::SendError> {
+                    #head(&self, #params) -> ::core::result::Result<(), #p::SendError> {
                         #p::cast(&self.#raw, #msg::#variant { #(#idents,)* })
                     }
                 }
@@ -67,21 +95,17 @@ pub(crate) fn generate(actor: &Actor, n: &Names) -> TokenStream {
         .iter()
         .filter(|h| h.kind == Kind::Cast)
         .map(|h| {
-            let docs = &h.docs;
-            let cfgs = &h.cfgs;
-            let vis = &h.vis;
-            let name = &h.sig.ident;
-            let variant = h.variant();
-            let idents: Vec<_> = h
-                .args()
-                .map(|a| a.ident().expect("validated: arguments are identifiers"))
-                .collect();
-            let tys = h.args().map(|a| replace_self(a.ty(), self_ty));
+            let Method {
+                attrs,
+                head,
+                variant,
+                idents,
+                params,
+            } = Method::of(h, self_ty);
             quote! {
-                #(#cfgs)*
-                #(#docs)*
+                #attrs
                 #[inline]
-                #vis fn #name(self, #(#idents: #tys),*) -> #p::Cast<'__a, #self_ty> {
+                #head(self, #params) -> #p::Cast<'__a, #self_ty> {
                     #p::cast_waiting(self.#raw, #msg::#variant { #(#idents,)* })
                 }
             }
