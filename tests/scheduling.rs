@@ -238,6 +238,58 @@ fn actors_of_one_system_live_and_die_with_the_runtime_they_were_spawned_on() {
     second.block_on(system.shutdown());
 }
 
+/// Answers with the runtime its handler runs on.
+struct Where;
+
+#[actor]
+impl Where {
+    #[call]
+    fn runtime(&self) -> tokio::runtime::Id {
+        tokio::runtime::Handle::current().id()
+    }
+}
+
+#[test]
+fn a_call_from_a_task_of_another_runtime_runs_the_actor_on_its_own() {
+    let system = ActorSystem::new();
+    let home = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let away = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let actor = home
+        .block_on(system.spawn::<Where>(Where).into_future())
+        .unwrap();
+    let home_id = home.handle().id();
+    // Calls from tasks of both runtimes, alternating on the same thread, each task
+    // calling more than once: each is answered from the actor's own runtime.
+    for _ in 0..3 {
+        let from_away = actor.clone();
+        let answers = away.block_on(async move {
+            tokio::spawn(async move {
+                let mut answers = Vec::new();
+                for _ in 0..3 {
+                    answers.push(from_away.runtime().await.unwrap());
+                }
+                answers
+            })
+            .await
+            .unwrap()
+        });
+        assert_eq!(answers, [home_id; 3], "a task of the other runtime");
+        let from_home = actor.clone();
+        let answer = home
+            .block_on(async move { tokio::spawn(async move { from_home.runtime().await }).await })
+            .unwrap();
+        assert_eq!(answer, Ok(home_id), "a task of its own runtime");
+    }
+    home.block_on(system.shutdown());
+}
+
 /// Links itself to another actor on request.
 struct Linker;
 

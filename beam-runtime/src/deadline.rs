@@ -368,6 +368,7 @@ impl Deadline {
     }
 
     /// Gives the slot back; the deadline can be polled again later.
+    #[inline]
     pub(crate) fn clear(&mut self, table: &Deadlines) {
         if let Self::Registered { at, key } = *self {
             table.remove(key);

@@ -33,6 +33,7 @@ use std::collections::VecDeque;
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
+use std::ptr::NonNull;
 use std::sync::{Arc, Weak};
 use std::task::{Context, Poll, Waker};
 
@@ -52,8 +53,12 @@ const MAX_NEXT_IN_A_ROW: usize = 32;
 thread_local! {
     /// Set by [`run_in_place`] while it pushes: the next task woken here is handed over.
     static WANTED: Cell<bool> = const { Cell::new(false) };
-    /// The task handed over to [`run_in_place`].
-    static HANDED: Cell<Option<Runnable<usize>>> = const { Cell::new(None) };
+    /// The task handed over to [`run_in_place`], as [`Runnable::into_raw`] made it (a
+    /// plain pointer: the slot needs no destructor, so reaching it is one load or store).
+    /// Set only by [`hand_over`] and emptied only by [`take_handed`].
+    static HANDED: Cell<Option<NonNull<()>>> = const { Cell::new(None) };
+    /// The tokio task last polled here when [`Sched::is_current`] asked, and its runtime.
+    static SEEN: Cell<Option<(tokio::task::Id, tokio::runtime::Id)>> = const { Cell::new(None) };
     /// How many callees run in place on this thread right now.
     static DEPTH: Cell<u32> = const { Cell::new(0) };
     /// The [`Sched::key`] of the scheduler whose driver runs on this thread right now (0
@@ -63,6 +68,19 @@ thread_local! {
     static NEXT: Cell<Option<Runnable<usize>>> = const { Cell::new(None) };
     /// While [`reap`] drops tasks on this thread, the ones it is still to drop.
     static REAPING: RefCell<Option<Vec<Runnable<usize>>>> = const { RefCell::new(None) };
+}
+
+/// The runtime of the context entered on this thread, remembered as the runtime of
+/// `task` (the tokio task polled here, if any) for the next [`Sched::is_current`]: a task
+/// stays on its runtime, and asking tokio for the context clones its handle (two atomic
+/// operations on a line all of the runtime's threads share).
+#[cold]
+fn current_runtime(task: Option<tokio::task::Id>) -> Option<tokio::runtime::Id> {
+    let runtime = tokio::runtime::Handle::try_current().ok()?.id();
+    if let Some(task) = task {
+        SEEN.set(Some((task, runtime)));
+    }
+    Some(runtime)
 }
 
 /// Drops a task whose runtime has gone, with its future. Dropping an actor kills its
@@ -104,14 +122,33 @@ pub(crate) fn run_in_place<R>(push: impl FnOnce() -> R) -> (R, bool) {
     if DEPTH.get() >= MAX_IN_PLACE {
         return (push(), false);
     }
-    let out = {
+    let (out, handed) = {
         let _wanted = Wanted::set();
-        push()
+        let out = push();
+        (out, take_handed())
     };
-    match HANDED.take() {
+    match handed {
         Some(runnable) => (out, run_here(runnable)),
         None => (out, false),
     }
+}
+
+/// Hands `runnable` over to the [`run_in_place`] running on this thread.
+#[inline]
+fn hand_over(runnable: Runnable<usize>) {
+    debug_assert!(HANDED.get().is_none(), "one task is handed over per push");
+    HANDED.set(Some(runnable.into_raw()));
+}
+
+/// The task handed over to the [`run_in_place`] running on this thread, if any.
+#[inline]
+fn take_handed() -> Option<Runnable<usize>> {
+    // SAFETY: `HANDED` holds only pointers that `hand_over` made with
+    // `Runnable::<usize>::into_raw`, and `take` empties it, so each is turned back into
+    // its task exactly once.
+    HANDED
+        .take()
+        .map(|raw| unsafe { Runnable::<usize>::from_raw(raw) })
 }
 
 /// Polls `runnable` here, unless calls already run [`MAX_IN_PLACE`] deep in this thread
@@ -166,6 +203,11 @@ impl Wanted {
 impl Drop for Wanted {
     fn drop(&mut self) {
         WANTED.set(false);
+        // Left only by a push that unwound after the wake: queue the task as any wake
+        // would, rather than leave it to whatever runs in place here next.
+        if let Some(runnable) = take_handed() {
+            runnable.schedule();
+        }
     }
 }
 
@@ -276,7 +318,7 @@ impl Sched {
     fn schedule(&self, runnable: Runnable<usize>) {
         if WANTED.get() && self.is_current() {
             WANTED.set(false);
-            HANDED.set(Some(runnable));
+            hand_over(runnable);
             return;
         }
         // Woken by an actor this scheduler's driver polls here: polled next by the same
@@ -309,9 +351,17 @@ impl Sched {
         }
     }
 
-    /// Whether this thread runs its runtime.
+    /// Whether this thread runs its runtime: whether the tokio task being polled here
+    /// (or, outside a task, the runtime context entered here) is of its runtime.
+    #[inline]
     fn is_current(&self) -> bool {
-        tokio::runtime::Handle::try_current().is_ok_and(|runtime| runtime.id() == self.runtime)
+        let task = tokio::task::try_id();
+        if let (Some(task), Some((seen, runtime))) = (task, SEEN.get()) {
+            if task == seen {
+                return runtime == self.runtime;
+            }
+        }
+        current_runtime(task) == Some(self.runtime)
     }
 
     /// The system is gone: its drivers end once idle.
