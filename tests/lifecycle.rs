@@ -954,6 +954,37 @@ async fn stop_with_kills_an_actor_that_overruns_the_timeout() {
     );
 }
 
+#[tokio::test(start_paused = true)]
+async fn stop_with_the_reason_killed_is_a_stop_in_time() {
+    let system = ActorSystem::new();
+    let log = log();
+    let a = probe(&system, "a", &log).await;
+    let start = tokio::time::Instant::now();
+    let stop = a.stop_with(ExitReason::Killed, Duration::from_secs(5));
+    assert_eq!(stop.await, Ok(ExitReason::Killed), "the reason asked for");
+    assert_eq!(start.elapsed(), Duration::ZERO);
+    assert_eq!(a.exit_reason(), Some(ExitReason::Killed));
+}
+
+#[tokio::test(start_paused = true)]
+async fn stop_with_reports_a_kill_by_someone_else_within_the_timeout() {
+    let system = ActorSystem::new();
+    let log = log();
+    let a = probe(&system, "a", &log).await;
+    let call = hang(&a);
+    tokio::task::yield_now().await;
+    let start = tokio::time::Instant::now();
+    let stop = tokio::spawn(a.stop_with(ExitReason::Shutdown, Duration::from_secs(10)));
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    a.kill();
+    assert_eq!(stop.await.unwrap(), Ok(ExitReason::Killed), "not a timeout");
+    assert_eq!(start.elapsed(), Duration::from_secs(1));
+    assert_eq!(
+        call.await.unwrap(),
+        Err(CallError::Exited(ExitReason::Killed))
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stop_with_on_many_threads() {
     let system = ActorSystem::new();

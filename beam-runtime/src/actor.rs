@@ -36,7 +36,7 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::future::Future;
 use std::num::NonZeroU64;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use tokio::sync::Notify;
@@ -334,6 +334,10 @@ impl<A: Actor> Handoff<A> {
 /// Set once, when the actor has exited; wakes everyone waiting for it.
 pub(crate) struct ExitCell {
     reason: OnceLock<ExitReason>,
+    /// Set before the reason when the exit ended past a stopper's deadline (and so ends
+    /// `Killed`): what tells a stopper that it overran from an actor stopped, or killed
+    /// by someone else, in time.
+    overran: AtomicBool,
     notify: Notify,
 }
 
@@ -341,12 +345,25 @@ impl ExitCell {
     fn new() -> Self {
         Self {
             reason: OnceLock::new(),
+            overran: AtomicBool::new(false),
             notify: Notify::new(),
         }
     }
 
     pub(crate) fn reason(&self) -> Option<&ExitReason> {
         self.reason.get()
+    }
+
+    /// Whether the exit ended past the deadline of a stop that had one (see
+    /// [`Mailbox::push_stop_by`](crate::mailbox::Mailbox::push_stop_by)); read it once the
+    /// reason is set.
+    pub(crate) fn overran(&self) -> bool {
+        self.overran.load(Ordering::Acquire)
+    }
+
+    /// Records that the exit ended past a stopper's deadline; before [`set`](Self::set).
+    fn set_overran(&self) {
+        self.overran.store(true, Ordering::Release);
     }
 
     /// Records the reason; waiters are woken by [`wake`](Self::wake).

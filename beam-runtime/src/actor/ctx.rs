@@ -147,6 +147,7 @@ impl<A: Actor> Ctx<A> {
         let reason = match watch.as_mut().and_then(|w| w.doom.take()) {
             Some(doom) => doom,
             None if stop_by.is_some_and(|by| by <= tokio::time::Instant::now()) => {
+                shared.exit.set_overran();
                 ExitReason::Killed
             }
             None => reason,
@@ -955,8 +956,9 @@ pub(crate) async fn stop_in_time(process: &dyn Process, deadline: &mut Timer<'_>
     })
     .await;
     if stopped {
-        // An exit that ended past the deadline ends `Killed` (see `publish_exit`).
-        return exit.reason() != Some(&ExitReason::Killed);
+        // An exit that ended past the deadline ends `Killed` (see `publish_exit`); one
+        // that ends `Killed` in time (asked for, or by someone else) stopped in time.
+        return !exit.overran();
     }
     kill_process(process).await;
     false
