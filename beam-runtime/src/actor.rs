@@ -334,10 +334,6 @@ impl<A: Actor> Handoff<A> {
 /// Set once, when the actor has exited; wakes everyone waiting for it.
 pub(crate) struct ExitCell {
     reason: OnceLock<ExitReason>,
-    /// Set before the reason when the exit ended past a stopper's deadline (and so ends
-    /// `Killed`): what tells a stopper that it overran from an actor stopped, or killed
-    /// by someone else, in time.
-    overran: AtomicBool,
     notify: Notify,
 }
 
@@ -345,25 +341,12 @@ impl ExitCell {
     fn new() -> Self {
         Self {
             reason: OnceLock::new(),
-            overran: AtomicBool::new(false),
             notify: Notify::new(),
         }
     }
 
     pub(crate) fn reason(&self) -> Option<&ExitReason> {
         self.reason.get()
-    }
-
-    /// Whether the exit ended past the deadline of a stop that had one (see
-    /// [`Mailbox::push_stop_by`](crate::mailbox::Mailbox::push_stop_by)); read it once the
-    /// reason is set.
-    pub(crate) fn overran(&self) -> bool {
-        self.overran.load(Ordering::Acquire)
-    }
-
-    /// Records that the exit ended past a stopper's deadline; before [`set`](Self::set).
-    fn set_overran(&self) {
-        self.overran.store(true, Ordering::Release);
     }
 
     /// Records the reason; waiters are woken by [`wake`](Self::wake).
@@ -406,6 +389,10 @@ pub(crate) struct Shared<A: Actor> {
     /// from its queue. A call runs the actor in place only within its budget (see
     /// [`Call`](crate::Call)).
     pub(crate) answer_ms: AtomicU32,
+    /// Set before the exit is published when it ended past a stopper's deadline (and so
+    /// ends `Killed`): what tells a stopper that it overran from an actor stopped, or
+    /// killed by someone else, in time. Beside `answer_ms`, in the same word.
+    pub(crate) overran: AtomicBool,
 }
 
 impl<A: Actor> Shared<A> {
@@ -430,6 +417,9 @@ impl<A: Actor> Shared<A> {
 pub(crate) trait Process: Send + Sync {
     fn id(&self) -> ActorId;
     fn exit(&self) -> &ExitCell;
+    /// Whether its exit ended past the deadline of a stop that had one (and so ended
+    /// `Killed`); read it once the exit is published.
+    fn overran(&self) -> bool;
     /// Queues a stop behind the messages already sent (an idle actor stops at once, in
     /// place, unless it has a `#[terminate]` and the stop a deadline); `false` if the
     /// actor is gone. A stopper that kills the actor at `by` passes it: the exit of an
@@ -471,6 +461,10 @@ impl<A: Actor> Process for Shared<A> {
 
     fn exit(&self) -> &ExitCell {
         &self.exit
+    }
+
+    fn overran(&self) -> bool {
+        self.overran.load(Ordering::Acquire)
     }
 
     fn request_stop(&self, reason: ExitReason, by: Option<tokio::time::Instant>) -> bool {

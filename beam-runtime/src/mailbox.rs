@@ -80,9 +80,6 @@ struct Inner<M> {
     stop: Option<LoneStop>,
     /// Whether the actor has begun its exit (see [`Watch::receive`]).
     exiting: bool,
-    /// The earliest deadline of the stops asked for with one: an exit that ends after it
-    /// ends `Killed`, as the stopper kills an actor still running then.
-    stop_by: Option<Instant>,
     /// How to kill the task that drains the mailbox, from its spawn until it closes.
     abort: Option<TaskHandle>,
     /// Links, monitors and exit trapping of the actor, made on first use.
@@ -98,7 +95,6 @@ impl<M> Mailbox<M> {
                 closed: false,
                 stop: None,
                 exiting: false,
-                stop_by: None,
                 abort: None,
                 watch: None,
             }),
@@ -158,7 +154,8 @@ impl<M> Mailbox<M> {
         {
             let mut inner = self.inner.lock();
             if !inner.closed {
-                inner.stop_by = Some(inner.stop_by.map_or(by, |earlier| earlier.min(by)));
+                let watch = inner.watch.get_or_insert_default();
+                watch.stop_by = Some(watch.stop_by.map_or(by, |earlier| earlier.min(by)));
             }
         }
         self.push_stop(item)
@@ -382,10 +379,10 @@ impl<M> Mailbox<M> {
         true
     }
 
-    /// Closes the mailbox: later pushes and signals fail. Returns what was still queued,
-    /// the actor's watch state, whose links and monitors are owed the exit, and the
-    /// deadline of the stops asked for with one.
-    pub(crate) fn close(&self) -> (VecDeque<M>, Option<Box<Watch>>, Option<Instant>) {
+    /// Closes the mailbox: later pushes and signals fail. Returns what was still queued and
+    /// the actor's watch state, whose links and monitors are owed the exit (and which
+    /// holds the deadline of the stops asked for with one).
+    pub(crate) fn close(&self) -> (VecDeque<M>, Option<Box<Watch>>) {
         if let Some(room) = &self.room {
             room.free.close();
         }
@@ -397,10 +394,9 @@ impl<M> Mailbox<M> {
         let abort = inner.abort.take();
         let queue = std::mem::take(&mut inner.queue);
         let watch = inner.watch.take();
-        let stop_by = inner.stop_by.take();
         drop(inner);
         drop(abort);
-        (queue, watch, stop_by)
+        (queue, watch)
     }
 
     /// Whether nothing is queued.

@@ -174,6 +174,10 @@ pub(crate) struct Watch {
     pub(crate) registry: Vec<Registration>,
     /// A label for people, shown by introspection (a task's, from `Task::label`).
     pub(crate) label: Option<Box<str>>,
+    /// The earliest deadline of the stops asked for with one: an exit that ends after it
+    /// ends `Killed`, as the stopper kills an actor still running then (kept here, made
+    /// on first use, rather than in every mailbox).
+    pub(crate) stop_by: Option<tokio::time::Instant>,
 }
 
 /// What receiving a signal comes to.

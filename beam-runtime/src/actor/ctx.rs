@@ -139,7 +139,8 @@ impl<A: Actor> Ctx<A> {
         if let Some(slot) = self.slot.take() {
             shared.system.untrack(slot);
         }
-        let (queued, mut watch, stop_by) = shared.mailbox.close();
+        let (queued, mut watch) = shared.mailbox.close();
+        let stop_by = watch.as_ref().and_then(|w| w.stop_by);
         // Killed before it could publish (its task is dropped at its next scheduling
         // point, but its last poll ended the exit), or still running when its stopper's
         // deadline passed (its stopper could not kill it meanwhile: the exit ran on the
@@ -147,7 +148,9 @@ impl<A: Actor> Ctx<A> {
         let reason = match watch.as_mut().and_then(|w| w.doom.take()) {
             Some(doom) => doom,
             None if stop_by.is_some_and(|by| by <= tokio::time::Instant::now()) => {
-                shared.exit.set_overran();
+                shared
+                    .overran
+                    .store(true, std::sync::atomic::Ordering::Release);
                 ExitReason::Killed
             }
             None => reason,
@@ -958,7 +961,7 @@ pub(crate) async fn stop_in_time(process: &dyn Process, deadline: &mut Timer<'_>
     if stopped {
         // An exit that ended past the deadline ends `Killed` (see `publish_exit`); one
         // that ends `Killed` in time (asked for, or by someone else) stopped in time.
-        return !exit.overran();
+        return !process.overran();
     }
     kill_process(process).await;
     false

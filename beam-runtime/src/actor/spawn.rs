@@ -6,7 +6,7 @@ use std::future::{Future, IntoFuture};
 use std::num::NonZeroU64;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::AtomicU32;
+use std::sync::atomic::{AtomicBool, AtomicU32};
 use std::task::{Context, Poll, ready};
 
 use pin_project_lite::pin_project;
@@ -184,6 +184,7 @@ impl<'a, A: Actor> SpawnBuilder<'a, A> {
             mailbox: Mailbox::new(capacity),
             exit: ExitCell::new(),
             answer_ms: AtomicU32::new(0),
+            overran: AtomicBool::new(false),
         });
         // A supervised actor's inherited messages come first, before its name makes it
         // reachable; if it does not start, they go back.
@@ -195,7 +196,7 @@ impl<'a, A: Actor> SpawnBuilder<'a, A> {
         }
         // Undoes the above when the actor does not start after all.
         let abandon = || {
-            let (queued, watch, _) = shared.mailbox.close();
+            let (queued, watch) = shared.mailbox.close();
             let rest = match &handoff {
                 Some(handoff) => handoff.keep(queued),
                 None => queued,
