@@ -6,6 +6,9 @@ pub mod agent;
 pub mod call;
 pub mod cast;
 mod clock;
+#[cfg(feature = "cluster")]
+#[cfg_attr(docsrs, doc(cfg(feature = "cluster")))]
+pub mod cluster;
 mod deadline;
 pub mod error;
 pub mod exit;
