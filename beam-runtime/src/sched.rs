@@ -74,6 +74,12 @@ thread_local! {
 /// `task` (the tokio task polled here, if any) for the next [`Sched::is_current`]: a task
 /// stays on its runtime, and asking tokio for the context clones its handle (two atomic
 /// operations on a line all of the runtime's threads share).
+///
+/// This relies on a task id naming one task: tokio allows an id to be reused once its
+/// task has ended and no handle to it is left, but tokio 1 draws ids from a 64-bit
+/// counter and never does. Were one reused on this thread by a task of another runtime,
+/// a call from it could run an actor in place under that runtime's context (its
+/// handler's `tokio::spawn` would go there); the actor still belongs to its own.
 #[cold]
 fn current_runtime(task: Option<tokio::task::Id>) -> Option<tokio::runtime::Id> {
     let runtime = tokio::runtime::Handle::try_current().ok()?.id();
