@@ -1,6 +1,7 @@
 //! The errors of the cluster layer: [`ConfigError`] for a node's settings,
 //! [`HandshakeError`] for a connection whose peer did not prove the cookie, [`FrameError`]
-//! for what a peer sent that the protocol does not allow.
+//! for what a peer sent that the protocol does not allow, [`ConnectionError`] for a
+//! connection that ended.
 //!
 //! # Examples
 //!
@@ -141,4 +142,28 @@ pub enum FrameError {
     /// connection must be made anew.
     #[error("connection used up its nonces")]
     NoncesExhausted,
+}
+
+/// Why a connection to a peer ended, or could not be made.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConnectionError {
+    /// The peer was not admitted.
+    #[error(transparent)]
+    Handshake(#[from] HandshakeError),
+    /// The peer sent a frame the protocol does not allow, or one could not be sent.
+    #[error(transparent)]
+    Frame(#[from] FrameError),
+    /// Reading or writing the connection failed.
+    #[error("connection failed: {0}")]
+    Io(String),
+    /// An earlier frame failed: the connection is no longer read.
+    #[error("the connection failed earlier and is no longer read")]
+    Broken,
+}
+
+impl From<std::io::Error> for ConnectionError {
+    fn from(e: std::io::Error) -> Self {
+        Self::Io(e.to_string())
+    }
 }
