@@ -47,6 +47,17 @@ async fn gated(system: &ActorSystem, open: bool) -> (ActorRef<Gated>, watch::Sen
     (system.spawn::<Gated>(actor).await.unwrap(), gate)
 }
 
+/// A closed-gate actor whose mailbox (of 2) is full: one message stuck at the gate in its
+/// handler, two queued (`(1, 1)` to `(1, 3)`).
+async fn full(system: &ActorSystem) -> (ActorRef<Gated>, watch::Sender<bool>) {
+    let (g, gate) = gated(system, false).await;
+    g.put(1, 1).unwrap();
+    tokio::task::yield_now().await;
+    g.put(1, 2).unwrap();
+    g.put(1, 3).unwrap();
+    (g, gate)
+}
+
 /// Polls `fut` once.
 fn poll_once<F: Future>(fut: F) -> Poll<F::Output> {
     pin!(fut).poll(&mut Context::from_waker(Waker::noop()))
@@ -78,12 +89,7 @@ async fn to_an_unbounded_mailbox_it_is_sent_on_the_first_poll() {
 #[tokio::test(start_paused = true)]
 async fn it_waits_for_room_then_delivers() {
     let system = ActorSystem::new();
-    let (g, gate) = gated(&system, false).await;
-    // One being handled (stuck at the gate), two in the mailbox.
-    g.put(1, 1).unwrap();
-    tokio::task::yield_now().await;
-    g.put(1, 2).unwrap();
-    g.put(1, 3).unwrap();
+    let (g, gate) = full(&system).await;
     assert_eq!(g.put(1, 4), Err(SendError::Full));
 
     let start = Instant::now();
@@ -101,11 +107,7 @@ async fn it_waits_for_room_then_delivers() {
 #[tokio::test(start_paused = true)]
 async fn it_times_out_after_five_seconds_or_its_own_timeout() {
     let system = ActorSystem::new();
-    let (g, gate) = gated(&system, false).await;
-    g.put(1, 1).unwrap();
-    tokio::task::yield_now().await;
-    g.put(1, 2).unwrap();
-    g.put(1, 3).unwrap();
+    let (g, gate) = full(&system).await;
 
     let start = Instant::now();
     assert_eq!(g.waiting().put(1, 4).await, Err(SendError::Timeout));
@@ -141,11 +143,7 @@ async fn it_times_out_after_five_seconds_or_its_own_timeout() {
 #[tokio::test(start_paused = true)]
 async fn it_fails_with_no_proc_when_the_actor_is_or_goes_away() {
     let system = ActorSystem::new();
-    let (g, _gate) = gated(&system, false).await;
-    g.put(1, 1).unwrap();
-    tokio::task::yield_now().await;
-    g.put(1, 2).unwrap();
-    g.put(1, 3).unwrap();
+    let (g, _gate) = full(&system).await;
 
     let start = Instant::now();
     let killer = {
@@ -171,24 +169,23 @@ async fn it_fails_with_no_proc_when_the_actor_is_or_goes_away() {
 #[tokio::test]
 async fn to_its_own_full_mailbox_it_fails_at_once() {
     let system = ActorSystem::new();
-    let (g, _gate) = gated(&system, false).await;
+    let (g, gate) = gated(&system, false).await;
     let answer = g
         .put_to_self()
         .timeout(Duration::from_secs(1))
         .await
         .unwrap();
     assert_eq!(answer, Err(SendError::Full));
+    // Let its two queued messages through, so the shutdown need not wait for a kill.
+    gate.send(true).unwrap();
+    assert_eq!(g.got().await.unwrap(), [(0, 1), (0, 2)]);
     system.shutdown().await;
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_dropped_cast_sends_nothing_and_frees_its_place() {
     let system = ActorSystem::new();
-    let (g, gate) = gated(&system, false).await;
-    g.put(1, 1).unwrap();
-    tokio::task::yield_now().await;
-    g.put(1, 2).unwrap();
-    g.put(1, 3).unwrap();
+    let (g, gate) = full(&system).await;
     {
         let mut first = pin!(g.waiting().put(1, 4));
         assert!(poll_once(first.as_mut()).is_pending());
