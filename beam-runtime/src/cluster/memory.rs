@@ -52,14 +52,13 @@ impl MemoryNet {
     pub(crate) fn listen(&self, mut addr: SocketAddr) -> io::Result<MemoryListener> {
         let mut state = self.state.lock();
         if addr.port() == 0 {
-            loop {
+            // The next free port after the last one handed out, wrapping once around.
+            let free = (0..u16::MAX).find_map(|_| {
                 state.last_port = state.last_port.checked_add(1).unwrap_or(1);
-                let candidate = SocketAddr::new(addr.ip(), state.last_port.max(1));
-                if !state.listeners.contains_key(&candidate) {
-                    addr = candidate;
-                    break;
-                }
-            }
+                let candidate = SocketAddr::new(addr.ip(), state.last_port);
+                (!state.listeners.contains_key(&candidate)).then_some(candidate)
+            });
+            addr = free.ok_or_else(|| io::Error::new(io::ErrorKind::AddrInUse, "no free port"))?;
         }
         if state.listeners.contains_key(&addr) {
             return Err(io::Error::new(io::ErrorKind::AddrInUse, addr.to_string()));
